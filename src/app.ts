@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { type Config, loadConfig } from './config.js'
+import { type Clock, systemClock } from './core/clock.js'
+import { nexusError } from './core/errors.js'
+import { PairingService } from './core/pairing.js'
+import { createRedactor } from './core/redact/index.js'
+import { SessionService } from './core/sessions.js'
+import type { RouteContext } from './http/context.js'
+import { registerErrorHandling, registerJsonParsing } from './http/errors.js'
+import { healthRoutes } from './http/routes/health.js'
+import { messageRoutes } from './http/routes/messages.js'
+import { pageRoutes } from './http/routes/pages.js'
+import { pairingRoutes } from './http/routes/pairing.js'
+import { sessionRoutes } from './http/routes/sessions.js'
+import { MemoryStore } from './store/memory.js'
+import type { SessionStore } from './store/store.js'
+
+export interface BuildOptions {
+  /** Defaults to a fresh in-memory store, closed with the app. A store passed in stays open. */
+  store?: SessionStore
+  clock?: Clock
+  /** Fastify's logger option; defaults to pino at the configured level. */
+  logger?: FastifyServerOptions['logger']
+}
+
+export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+
+/** A client may name its request; anything else gets a fresh id. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * The application: plugins first, then the app's own error handling and parsing, then routes.
+ * Tests build it with `buildApp(loadConfig({...}))` and talk to it with `inject`.
+ */
+export async function buildApp(config: Config = loadConfig(), options: BuildOptions = {}): Promise<FastifyInstance> {
+  const clock = options.clock ?? systemClock
+  const ownsStore = options.store === undefined
+  const store = options.store ?? new MemoryStore({
+    maxSessions: config.limits.maxSessions,
+    maxMessagesPerSession: config.limits.maxMessagesPerSession,
+  })
+  const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
+  const sessions = new SessionService({ store, clock, limits: config.limits, redactor })
+  const pairing = new PairingService({ store, clock, limits: config.limits })
+
+  // JSON escaping can grow a message up to six-fold (\u0000); the core enforces the real limit.
+  const bodyLimit = config.limits.maxMessageBytes * 6 + 64 * 1024
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers["x-session-key"]', 'req.headers.authorization'],
+    },
+    // A number of hops is accepted at run time (proxy-addr) though fastify's types omit it.
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Nexus', version, description: 'Ephemeral sessions and cursor-ordered messages for AI agents.' },
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(rateLimit, {
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowSeconds * 1000,
+    errorResponseBuilder: (_request, context) =>
+      nexusError('rate_limit_exceeded', `Too many requests: at most ${context.max} per ${config.rateLimit.windowSeconds} s from one address. Retry in ${Math.ceil(context.ttl / 1000)} s.`, {
+        retryAfter: Math.ceil(context.ttl / 1000),
+      }),
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  registerErrorHandling(app)
+  registerJsonParsing(app, bodyLimit)
+
+  const context: RouteContext = { sessions, pairing, config, version, storeKind: store.kind, startedAt: Date.now() }
+  healthRoutes(app, context)
+  sessionRoutes(app, context)
+  messageRoutes(app, context)
+  pairingRoutes(app, context)
+  pageRoutes(app, context)
+
+  const sweeper = setInterval(() => {
+    sessions.sweep().catch((err: unknown) => app.log.error({ err }, 'sweep failed'))
+  }, config.sweepIntervalSeconds * 1000)
+  sweeper.unref()
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper)
+    if (ownsStore) await store.close()
+  })
+
+  return app
+}

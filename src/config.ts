@@ -1,0 +1,121 @@
+import { z } from 'zod'
+import type { CoreLimits } from './core/limits.js'
+import { type CustomPattern, parseCustomPatterns } from './core/redact/index.js'
+
+/**
+ * The configuration, read from the environment once at start. A bad value stops the start with
+ * one line naming the variable; nothing else in the code reads process.env.
+ */
+
+const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((value) => value ?? fallback)
+
+/**
+ * TRUST_PROXY as fastify takes it: true/false, a number of hops, or addresses/CIDRs separated by
+ * commas. It decides whose IP the rate limit counts and which host pairing links name.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value): boolean | number | string[] => {
+    if (value === undefined || value === '' || value === 'false' || value === '0') return false
+    if (value === 'true') return true
+    if (/^\d+$/.test(value)) return Number(value)
+    return value.split(',').map((part) => part.trim()).filter(Boolean)
+  })
+
+const publicUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value))
+  .pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://nexus.example.com' })
+      .transform((value) => value.replace(/\/+$/, ''))
+      .optional(),
+  )
+
+const envSchema = z.object({
+  PORT: integer(8765, 0, 65535),
+  HOST: z.string().trim().min(1).optional().transform((value) => value ?? '127.0.0.1'),
+  PUBLIC_URL: publicUrl,
+  TRUST_PROXY: trustProxy,
+  MAX_TTL_SECONDS: integer(86400, 60),
+  MAX_AGENTS: integer(50, 2),
+  AGENT_INACTIVITY_SECONDS: integer(0, 0),
+  PAIR_CODE_TTL_SECONDS: integer(600, 10),
+  RATE_LIMIT_MAX: integer(100, 1),
+  RATE_LIMIT_WINDOW_SECONDS: integer(60, 1),
+  MAX_MESSAGE_BYTES: integer(65536, 16, 16 * 1024 * 1024),
+  MAX_MESSAGES_PER_SESSION: integer(10000, 1),
+  MAX_SESSIONS: integer(100000, 1),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional()
+    .transform((value) => value ?? 'info'),
+  REDACTION_PATTERNS: z.string().optional(),
+  SWEEP_INTERVAL_SECONDS: integer(10, 1),
+})
+
+export interface Config {
+  port: number
+  host: string
+  publicUrl: string | undefined
+  trustProxy: boolean | number | string[]
+  rateLimit: { max: number; windowSeconds: number }
+  limits: CoreLimits
+  logLevel: string
+  /** Operator-supplied redaction patterns (see references/redaction.md). */
+  redactionPatterns: CustomPattern[]
+  sweepIntervalSeconds: number
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function loadConfig(env: Record<string, string | undefined> = {}): Config {
+  const parsed = envSchema.safeParse(env)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const variable = String(issue.path[0] ?? 'environment')
+    throw new ConfigError(`${variable}=${JSON.stringify(env[variable] ?? '')} is not valid: ${issue.message}`)
+  }
+  const e = parsed.data
+  let redactionPatterns: CustomPattern[] = []
+  if (e.REDACTION_PATTERNS !== undefined && e.REDACTION_PATTERNS.trim() !== '') {
+    try {
+      redactionPatterns = parseCustomPatterns(e.REDACTION_PATTERNS)
+    } catch (err) {
+      throw new ConfigError(`REDACTION_PATTERNS is not valid: ${(err as Error).message}`)
+    }
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    trustProxy: e.TRUST_PROXY,
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    limits: {
+      maxTtlSeconds: e.MAX_TTL_SECONDS,
+      maxAgents: e.MAX_AGENTS,
+      agentInactivitySeconds: e.AGENT_INACTIVITY_SECONDS,
+      pairCodeTtlSeconds: e.PAIR_CODE_TTL_SECONDS,
+      maxMessageBytes: e.MAX_MESSAGE_BYTES,
+      maxMessagesPerSession: e.MAX_MESSAGES_PER_SESSION,
+      maxSessions: e.MAX_SESSIONS,
+    },
+    logLevel: e.LOG_LEVEL,
+    redactionPatterns,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+  }
+}

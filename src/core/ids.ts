@@ -1,0 +1,62 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { nanoid } from 'nanoid'
+import { PAIRING_WORDS } from './words.js'
+
+/** 192 bits from the CSPRNG, as 48 lowercase hex characters. */
+export function newSessionId(): string {
+  return randomBytes(24).toString('hex')
+}
+
+export function isSessionId(value: string): boolean {
+  return /^[0-9a-f]{48}$/.test(value)
+}
+
+/** 256 bits from the CSPRNG, as 64 lowercase hex characters. Handed out once, never stored. */
+export function newSessionKey(): string {
+  return randomBytes(32).toString('hex')
+}
+
+/**
+ * Stores keep only this digest of a session key: a dump of the store gives nobody a key, and a
+ * store (even a Lua script) may compare digests with plain equality, since learning a prefix of
+ * a digest tells nothing about the key.
+ */
+export function hashSessionKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex')
+}
+
+/** Constant-time comparison of two key digests (hex strings of equal length). */
+export function sameKeyHash(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex')
+  const right = Buffer.from(b, 'hex')
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+export function newMessageId(): string {
+  return `msg_${nanoid()}`
+}
+
+/** 32 symbols with no 0/O or 1/I to confuse: each carries 5 bits. */
+export const CODE_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'
+const CODE_SUFFIX_LENGTH = 5
+
+/**
+ * `WORD-WORD-XXXXX`: 8 + 8 + 5 × 5 = 41 bits, drawn fresh from the CSPRNG, so a code says
+ * nothing about the session it opens.
+ */
+export function newPairingCode(): string {
+  const bytes = randomBytes(2 + CODE_SUFFIX_LENGTH)
+  const first = PAIRING_WORDS[bytes[0]!]
+  const second = PAIRING_WORDS[bytes[1]!]
+  let suffix = ''
+  for (let i = 2; i < bytes.length; i++) suffix += CODE_ALPHABET[bytes[i]! & 31]
+  return `${first}-${second}-${suffix}`
+}
+
+const CODE_SHAPE = /^[A-Z]{2,10}-[A-Z]{2,10}-[2-9A-HJ-NP-Z]{5}$/
+
+/** Codes are matched case-insensitively: the canonical form is upper case. Null when it cannot be a code. */
+export function normalizePairingCode(raw: string): string | null {
+  const code = raw.trim().toUpperCase()
+  return CODE_SHAPE.test(code) ? code : null
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod'
+import { type CoreLimits, MAX_PAGE, MIN_AGENTS, MIN_TTL_SECONDS } from './limits.js'
+
+/**
+ * The shapes and ranges of what callers hand the core. Every way in (HTTP routes, WebSocket
+ * frames) parses its input with these same schemas, so a range is written once. Out-of-range
+ * values are refused, never clamped.
+ */
+
+/** A cursor on the wire: the decimal string of a non-negative integer (a bare number is fine too). */
+export const cursorSchema = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .pipe(z.string().regex(/^\d{1,16}$/, 'must be a decimal string of a non-negative integer'))
+  .transform((value) => Number(value))
+  .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+
+export function ttlSchema(limits: CoreLimits) {
+  return z.number().int().min(MIN_TTL_SECONDS).max(limits.maxTtlSeconds)
+}
+
+export function createSessionSchema(limits: CoreLimits) {
+  return z.object({
+    ttl: ttlSchema(limits).optional(),
+    maxAgents: z.number().int().min(MIN_AGENTS).max(limits.maxAgents).optional(),
+    greeting: z.string().min(1).optional(),
+    creatorAgentId: z.string().optional(),
+  })
+}
+export type CreateSessionInput = z.infer<ReturnType<typeof createSessionSchema>>
+
+export function renewSchema(limits: CoreLimits) {
+  return z.object({ ttl: ttlSchema(limits).optional() })
+}
+
+export const sendSchema = z
+  .object({
+    text: z.string().min(1).optional(),
+    json: z.json().optional(),
+  })
+  .refine((body) => body.text !== undefined || body.json !== undefined, {
+    message: 'a message needs `text`, `json` or both',
+  })
+export type SendInput = z.infer<typeof sendSchema>
+
+export const pollSchema = z.object({
+  after: cursorSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
+  members: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((value) => value === 'true' || value === '1')
+    .optional(),
+})
+export type PollInput = z.infer<typeof pollSchema>

@@ -1,0 +1,31 @@
+/** The limits the core enforces, taken from the configuration once at start. */
+export interface CoreLimits {
+  maxTtlSeconds: number
+  maxAgents: number
+  /** 0 switches inactivity removal off. */
+  agentInactivitySeconds: number
+  pairCodeTtlSeconds: number
+  maxMessageBytes: number
+  maxMessagesPerSession: number
+  maxSessions: number
+}
+
+export const MIN_TTL_SECONDS = 60
+export const DEFAULT_TTL_SECONDS = 3660
+export const MIN_AGENTS = 2
+export const DEFAULT_MAX_AGENTS = 50
+export const MAX_PAGE = 1000
+/** Spent and expired pairing codes are remembered this long, so their status can be told. */
+export const CODE_MEMORY_MS = 60 * 60 * 1000
+/** How long a client is asked to wait before retrying when the server is at capacity. */
+export const CAPACITY_RETRY_SECONDS = 30
+
+export const defaultLimits: CoreLimits = {
+  maxTtlSeconds: 86400,
+  maxAgents: 50,
+  agentInactivitySeconds: 0,
+  pairCodeTtlSeconds: 600,
+  maxMessageBytes: 65536,
+  maxMessagesPerSession: 10000,
+  maxSessions: 100000,
+}

@@ -1,0 +1,248 @@
+import { checkAgentId, requireAgentId, SYSTEM_AGENT_ID } from './agents.js'
+import type { Clock } from './clock.js'
+import { nexusError } from './errors.js'
+import { hashSessionKey, isSessionId, newMessageId, newSessionId, newSessionKey } from './ids.js'
+import type { CreateSessionInput, SendInput } from './inputs.js'
+import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
+import type { Redactor } from './redact/index.js'
+import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, StoredMessage, StoreStats } from '../store/store.js'
+
+export interface SessionServiceDeps {
+  store: SessionStore
+  clock: Clock
+  limits: CoreLimits
+  redactor: Redactor
+}
+
+export interface CreatedSession {
+  session: SessionRecord
+  /** Only when a creator was named: the creator's key, handed out this once. */
+  sessionKey?: string
+}
+
+export interface Joined {
+  session: SessionRecord
+  agentId: string
+  agentCount: number
+  sessionKey: string
+}
+
+export interface Sent {
+  message: StoredMessage
+  session: SessionRecord
+}
+
+export interface PollRequest {
+  /** Exclusive; absent reads from the start, greeting included. */
+  after?: number
+  limit?: number
+  members?: boolean
+}
+
+export interface Page {
+  messages: StoredMessage[]
+  nextCursor: number
+  hasMore: boolean
+  /** Present when messages after `after` were dropped before the caller read them. */
+  gap?: { oldestCursor: number }
+  members?: MemberRecord[]
+  session: SessionRecord
+}
+
+/**
+ * The rules of sessions: create, status, join, send, poll, renew, leave, expiry and inactivity.
+ * Every way in (HTTP, WebSocket hub) calls these functions, so the rules cannot drift apart.
+ */
+export class SessionService {
+  readonly #store: SessionStore
+  readonly #clock: Clock
+  readonly #limits: CoreLimits
+  readonly #redactor: Redactor
+
+  constructor(deps: SessionServiceDeps) {
+    this.#store = deps.store
+    this.#clock = deps.clock
+    this.#limits = deps.limits
+    this.#redactor = deps.redactor
+  }
+
+  async create(input: CreateSessionInput): Promise<CreatedSession> {
+    const creatorAgentId = input.creatorAgentId ?? null
+    if (creatorAgentId !== null) checkAgentId(creatorAgentId, 'creatorAgentId')
+    const sessionKey = creatorAgentId !== null ? newSessionKey() : undefined
+    let greeting: MessageDraft | undefined
+    if (input.greeting !== undefined) {
+      this.#checkSize(input.greeting, undefined)
+      const redacted = this.#redactor.redactText(input.greeting)
+      greeting = {
+        id: newMessageId(),
+        agentId: SYSTEM_AGENT_ID,
+        text: redacted.text,
+        verified: true,
+        redactions: redacted.redactions,
+      }
+    }
+    const outcome = await this.#store.create(
+      {
+        id: newSessionId(),
+        ttlSeconds: input.ttl ?? DEFAULT_TTL_SECONDS,
+        maxAgents: input.maxAgents ?? Math.min(DEFAULT_MAX_AGENTS, this.#limits.maxAgents),
+        creatorAgentId,
+        ...(greeting ? { greeting } : {}),
+        ...(creatorAgentId !== null && sessionKey
+          ? { creator: { agentId: creatorAgentId, keyHash: hashSessionKey(sessionKey) } }
+          : {}),
+      },
+      this.#clock(),
+    )
+    if (!outcome.ok) {
+      throw nexusError('capacity_exceeded', 'The server holds its maximum number of sessions; retry later.', {
+        retryAfter: CAPACITY_RETRY_SECONDS,
+      })
+    }
+    return sessionKey ? { session: outcome.session, sessionKey } : { session: outcome.session }
+  }
+
+  async status(sessionId: string): Promise<{ session: SessionRecord; members: MemberRecord[] }> {
+    await this.#removeIdle(sessionId)
+    const found = isSessionId(sessionId) ? await this.#store.status(sessionId, this.#clock()) : null
+    if (!found) throw nexusError('session_not_found')
+    return found
+  }
+
+  async join(sessionId: string, rawAgentId: string | undefined): Promise<Joined> {
+    const agentId = requireAgentId(rawAgentId)
+    this.#requireSessionId(sessionId)
+    await this.#removeIdle(sessionId)
+    const sessionKey = newSessionKey()
+    const outcome = await this.#store.join(sessionId, { agentId, keyHash: hashSessionKey(sessionKey) }, this.#clock())
+    if (!outcome.ok) throw nexusError(outcome.reason)
+    return { session: outcome.session, agentId, agentCount: outcome.agentCount, sessionKey }
+  }
+
+  /**
+   * Sends a message. No key is allowed (the message is unverified); a wrong key is refused.
+   * Secrets are redacted before the store ever sees the message.
+   */
+  async send(sessionId: string, rawAgentId: string | undefined, rawKey: string | undefined, input: SendInput): Promise<Sent> {
+    const agentId = requireAgentId(rawAgentId)
+    const sessionKey = rawKey === '' ? undefined : rawKey
+    this.#requireSessionId(sessionId)
+    this.#checkSize(input.text, input.json)
+    await this.#removeIdle(sessionId)
+    const draft: MessageDraft = { id: newMessageId(), agentId, verified: sessionKey !== undefined, redactions: [] }
+    const found = new Set<string>()
+    if (input.text !== undefined) {
+      const redacted = this.#redactor.redactText(input.text)
+      draft.text = redacted.text
+      for (const type of redacted.redactions) found.add(type)
+    }
+    if (input.json !== undefined) {
+      const redacted = this.#redactor.redactJson(input.json)
+      draft.json = redacted.value as JsonValue
+      for (const type of redacted.redactions) found.add(type)
+    }
+    draft.redactions = [...found]
+    const keyHash = sessionKey !== undefined ? hashSessionKey(sessionKey) : undefined
+    const outcome = await this.#store.append(sessionId, draft, keyHash, this.#clock())
+    if (!outcome.ok) {
+      if (outcome.reason === 'not_member') throw nexusError('forbidden', 'Only members of the session may send; join it first.')
+      if (outcome.reason === 'bad_key') throw nexusError('invalid_session_key')
+      throw nexusError('session_not_found')
+    }
+    return { message: outcome.message, session: outcome.session }
+  }
+
+  /**
+   * Reads a page for a member. `nextCursor` is the cursor of the last message returned or, when
+   * none is, the session's latest cursor or `after` if that is smaller: a client that sends it
+   * back never skips nor repeats a message.
+   */
+  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest): Promise<Page> {
+    const agentId = requireAgentId(rawAgentId)
+    this.#requireSessionId(sessionId)
+    await this.#removeIdle(sessionId)
+    const after = request.after ?? -1
+    const outcome = await this.#store.read(
+      sessionId,
+      { agentId, after, limit: request.limit ?? MAX_PAGE, withMembers: request.members === true },
+      this.#clock(),
+    )
+    if (!outcome.ok) {
+      if (outcome.reason === 'not_member') throw nexusError('agent_not_in_session')
+      throw nexusError('session_not_found')
+    }
+    const last = outcome.messages.at(-1)
+    const page: Page = {
+      messages: outcome.messages,
+      nextCursor: last ? last.cursor : after < 0 ? outcome.session.lastCursor : Math.min(after, outcome.session.lastCursor),
+      hasMore: outcome.hasMore,
+      session: outcome.session,
+    }
+    if (outcome.droppedThrough > after) page.gap = { oldestCursor: outcome.oldestCursor }
+    if (outcome.members) page.members = outcome.members
+    return page
+  }
+
+  async renew(sessionId: string, rawAgentId: string | undefined, ttlSeconds: number | undefined): Promise<{ session: SessionRecord; agents: string[] }> {
+    const agentId = requireAgentId(rawAgentId)
+    this.#requireSessionId(sessionId)
+    await this.#removeIdle(sessionId)
+    const outcome = await this.#store.renew(sessionId, agentId, ttlSeconds, this.#clock())
+    if (!outcome.ok) {
+      if (outcome.reason === 'not_member') throw nexusError('forbidden', 'Only members of the session may renew it.')
+      throw nexusError('session_not_found')
+    }
+    return { session: outcome.session, agents: outcome.agents }
+  }
+
+  /** An agent leaves on its own behalf, showing its key. The creator stays for the session's life. */
+  async leave(sessionId: string, leavingAgentId: string, rawAgentId: string | undefined, sessionKey: string | undefined): Promise<{ session: SessionRecord; agentId: string }> {
+    const agentId = requireAgentId(rawAgentId)
+    if (agentId !== leavingAgentId) throw nexusError('forbidden', 'An agent may only remove itself.')
+    if (sessionKey === undefined || sessionKey === '') throw nexusError('missing_session_key')
+    this.#requireSessionId(sessionId)
+    const outcome = await this.#store.leave(sessionId, agentId, hashSessionKey(sessionKey), this.#clock())
+    if (!outcome.ok) {
+      switch (outcome.reason) {
+        case 'creator':
+          throw nexusError('forbidden', 'The creator cannot leave the session; it ends when it expires.')
+        case 'bad_key':
+          throw nexusError('invalid_session_key_on_leave')
+        default:
+          throw nexusError(outcome.reason)
+      }
+    }
+    return { session: outcome.session, agentId }
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.#store.stats(this.#clock())
+  }
+
+  /** Forgets expired sessions and old codes; the app calls it on a timer. */
+  sweep(): Promise<number> {
+    return this.#store.sweep(this.#clock())
+  }
+
+  /** Ids that cannot be a session's are unknown sessions, not malformed requests. */
+  #requireSessionId(sessionId: string): void {
+    if (!isSessionId(sessionId)) throw nexusError('session_not_found')
+  }
+
+  #checkSize(text: string | undefined, json: unknown): void {
+    let bytes = text !== undefined ? Buffer.byteLength(text) : 0
+    if (json !== undefined) bytes += Buffer.byteLength(JSON.stringify(json))
+    if (bytes > this.#limits.maxMessageBytes) {
+      throw nexusError('payload_too_large', `A message may hold at most ${this.#limits.maxMessageBytes} bytes.`)
+    }
+  }
+
+  /** Inactivity removal, when switched on, is applied lazily before any call that reads members. */
+  async #removeIdle(sessionId: string): Promise<void> {
+    const seconds = this.#limits.agentInactivitySeconds
+    if (seconds <= 0 || !isSessionId(sessionId)) return
+    const now = this.#clock()
+    await this.#store.removeIdleMembers(sessionId, now - seconds * 1000, now)
+  }
+}

@@ -1,0 +1,74 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import secureJson from 'secure-json-parse'
+import { type FieldProblem, isNexusError, NexusError, nexusError } from '../core/errors.js'
+
+/**
+ * The one place where an error becomes an HTTP reply: `{error, message, details?}` with the
+ * catalogue's status. Fastify's own errors are mapped into the catalogue; anything else is a
+ * bug, logged with its stack and answered as `internal_error` without its insides.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = toCatalogueError(err)
+    if (known.status >= 500) request.log.error({ err }, 'request failed')
+    return sendError(reply, known)
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendError(reply, nexusError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`))
+  })
+}
+
+export function sendError(reply: FastifyReply, err: NexusError): FastifyReply {
+  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter))
+  return reply
+    .code(err.status)
+    .type('application/json; charset=utf-8')
+    .send({ error: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) })
+}
+
+function toCatalogueError(err: FastifyError): NexusError {
+  if (isNexusError(err)) return err
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const context = err.validationContext ?? 'request'
+    const details: FieldProblem[] = (err.validation ?? []).map((issue) => ({
+      path: [context, ...issue.instancePath.split('/').filter(Boolean)].join('.'),
+      message: issue.message ?? 'is not valid',
+    }))
+    return nexusError('invalid_request', 'The request does not match the schema; see details.', { details })
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return nexusError('invalid_body')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return nexusError('payload_too_large')
+  }
+  if (err instanceof SyntaxError) return nexusError('invalid_body')
+  if (err.statusCode === 413) return nexusError('payload_too_large')
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return nexusError('invalid_request', 'The request is not valid.')
+  }
+  return nexusError('internal_error')
+}
+
+/**
+ * Bodies are JSON whatever their declared type, so `curl -d '{...}'` (which says
+ * x-www-form-urlencoded) just works; an empty body is no body, so `{}` is never required.
+ * `__proto__` and `constructor.prototype` keys are refused, as fastify's own parser does.
+ */
+export function registerJsonParsing(app: FastifyInstance, bodyLimit: number): void {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request: FastifyRequest, body: string | Buffer, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text.trim() === '') return done(null, undefined)
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
+    } catch {
+      done(nexusError('invalid_body'), undefined)
+    }
+  })
+}

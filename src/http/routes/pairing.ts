@@ -1,0 +1,53 @@
+import { z } from 'zod'
+import { type App, publicBase, type RouteContext, typed } from '../context.js'
+import { agentHeaders, claimed, codeParams, codeStatus, errors, paired } from '../schemas.js'
+import { iso } from '../views.js'
+
+/** Pairing codes: make one, claim one, ask about one. */
+export function pairingRoutes(app: App, { pairing, config }: RouteContext): void {
+  const api = typed(app)
+
+  api.put('/v1/pair', {
+    schema: {
+      summary: 'Make a pairing code for a session',
+      body: z.object({ sessionId: z.string().max(256) }),
+      response: { 201: paired, ...errors(404) },
+    },
+  }, async (request, reply) => {
+    const record = await pairing.create(request.body.sessionId)
+    return reply.code(201).send({
+      code: record.code,
+      url: `${publicBase(config, request)}/p/${record.code}`,
+      expiresAt: iso(record.expiresAt),
+    })
+  })
+
+  api.post('/v1/pair/:code/claim', {
+    schema: {
+      summary: 'Claim a pairing code: join its session',
+      params: codeParams,
+      headers: agentHeaders,
+      response: { 200: claimed, ...errors(404, 409) },
+    },
+  }, async (request) => {
+    const result = await pairing.claim(request.params.code, request.headers['x-agent-id'])
+    return {
+      sessionId: result.session.id,
+      status: 'claimed' as const,
+      agentId: result.agentId,
+      sessionKey: result.sessionKey,
+      agentsOnline: result.agentCount,
+    }
+  })
+
+  api.get('/v1/pair/:code/status', {
+    schema: {
+      summary: 'State of a pairing code',
+      params: codeParams,
+      response: { 200: codeStatus, ...errors(404) },
+    },
+  }, async (request) => {
+    const status = await pairing.status(request.params.code)
+    return { code: status.code, state: status.state, expiresAt: iso(status.expiresAt) }
+  })
+}

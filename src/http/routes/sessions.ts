@@ -1,0 +1,104 @@
+import { createSessionSchema, renewSchema } from '../../core/inputs.js'
+import { type App, type RouteContext, typed } from '../context.js'
+import {
+  agentHeaders,
+  agentKeyHeaders,
+  errors,
+  joined,
+  left,
+  leaveParams,
+  renewed,
+  sessionCreated,
+  sessionParams,
+  sessionStatus,
+} from '../schemas.js'
+import { iso, sessionStatusView } from '../views.js'
+
+/** Sessions: create, status, join, renew, leave. */
+export function sessionRoutes(app: App, { sessions, config }: RouteContext): void {
+  const api = typed(app)
+
+  api.put('/v1/sessions', {
+    schema: {
+      summary: 'Create a session',
+      body: createSessionSchema(config.limits).optional(),
+      response: { 201: sessionCreated, ...errors(503) },
+    },
+  }, async (request, reply) => {
+    const { session, sessionKey } = await sessions.create(request.body ?? {})
+    return reply.code(201).send({
+      sessionId: session.id,
+      ttl: session.ttlSeconds,
+      maxAgents: session.maxAgents,
+      state: 'active' as const,
+      expiresAt: iso(session.expiresAt),
+      createdAt: iso(session.createdAt),
+      ...(session.creatorAgentId !== null ? { creatorAgentId: session.creatorAgentId, sessionKey } : {}),
+    })
+  })
+
+  api.get('/v1/sessions/:id', {
+    schema: {
+      summary: 'Status of a session (public)',
+      params: sessionParams,
+      response: { 200: sessionStatus, ...errors(404) },
+    },
+  }, async (request) => {
+    const { session, members } = await sessions.status(request.params.id)
+    return sessionStatusView(session, members)
+  })
+
+  api.post('/v1/sessions/:id/join', {
+    schema: {
+      summary: 'Join a session',
+      params: sessionParams,
+      headers: agentHeaders,
+      response: { 200: joined, ...errors(404, 409) },
+    },
+  }, async (request) => {
+    const result = await sessions.join(request.params.id, request.headers['x-agent-id'])
+    return {
+      status: 'joined' as const,
+      sessionId: result.session.id,
+      agentId: result.agentId,
+      agentsOnline: result.agentCount,
+      sessionKey: result.sessionKey,
+    }
+  })
+
+  api.post('/v1/sessions/:id/renew', {
+    schema: {
+      summary: 'Renew a session (optionally with a new ttl)',
+      params: sessionParams,
+      headers: agentHeaders,
+      body: renewSchema(config.limits).optional(),
+      response: { 200: renewed, ...errors(403, 404) },
+    },
+  }, async (request) => {
+    const { session, agents } = await sessions.renew(request.params.id, request.headers['x-agent-id'], request.body?.ttl)
+    return {
+      sessionId: session.id,
+      state: 'active' as const,
+      ttl: session.ttlSeconds,
+      expiresAt: iso(session.expiresAt),
+      agents,
+    }
+  })
+
+  api.delete('/v1/sessions/:id/agents/:agentId', {
+    schema: {
+      summary: 'Leave a session',
+      params: leaveParams,
+      headers: agentKeyHeaders,
+      response: { 200: left, ...errors(401, 403, 404) },
+    },
+  }, async (request) => {
+    const { session, agentId } = await sessions.leave(
+      request.params.id,
+      request.params.agentId,
+      request.headers['x-agent-id'],
+      request.headers['x-session-key'],
+    )
+    return { ok: true as const, sessionId: session.id, agentId, message: `${agentId} left the session.` }
+  })
+}

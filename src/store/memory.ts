@@ -1,0 +1,310 @@
+import { sameKeyHash } from '../core/ids.js'
+import type {
+  AppendOutcome,
+  ClaimOutcome,
+  CreateOutcome,
+  JoinOutcome,
+  LeaveOutcome,
+  MemberRecord,
+  MessageDraft,
+  NewMember,
+  NewSession,
+  PairingCodeRecord,
+  ReadOutcome,
+  ReadRequest,
+  RenewOutcome,
+  SessionEvent,
+  SessionRecord,
+  SessionStore,
+  StatusOutcome,
+  StoredMessage,
+  StoreLimits,
+  StoreStats,
+} from './store.js'
+
+interface Member extends MemberRecord {
+  keyHash: string
+}
+
+/**
+ * One session's state. The log holds consecutive cursors, so the message with cursor c sits at
+ * `log[head + c - firstCursor]`: reads are an index, not a search. Dropped messages advance
+ * `head`; the array is compacted now and then so it does not keep their slots forever.
+ */
+interface Room {
+  record: SessionRecord
+  members: Map<string, Member>
+  log: (StoredMessage | undefined)[]
+  head: number
+  firstCursor: number
+  droppedThrough: number
+  codes: string[]
+}
+
+/** Compact the log once this many dropped slots pile up at its front. */
+const COMPACT_AFTER = 1024
+/** When full, a create sweeps at most this often before answering capacity. */
+const CAPACITY_SWEEP_INTERVAL_MS = 1000
+
+/**
+ * The embedded default store: everything in this process's memory. JavaScript runs each method
+ * body up to its first await as one uninterrupted step, and these methods never await inside,
+ * so every method is atomic by construction.
+ */
+export class MemoryStore implements SessionStore {
+  readonly kind = 'memory'
+  readonly #limits: StoreLimits
+  readonly #rooms = new Map<string, Room>()
+  readonly #codes = new Map<string, PairingCodeRecord>()
+  readonly #watchers = new Map<string, Set<(event: SessionEvent) => void>>()
+  #totalMessages = 0
+  #lastCapacitySweep = -Infinity
+
+  constructor(limits: StoreLimits) {
+    this.#limits = limits
+  }
+
+  async create(input: NewSession, now: number): Promise<CreateOutcome> {
+    if (this.#rooms.size >= this.#limits.maxSessions && now - this.#lastCapacitySweep >= CAPACITY_SWEEP_INTERVAL_MS) {
+      this.#lastCapacitySweep = now
+      this.#sweepNow(now)
+    }
+    if (this.#rooms.size >= this.#limits.maxSessions) return { ok: false, reason: 'capacity' }
+    const record: SessionRecord = {
+      id: input.id,
+      ttlSeconds: input.ttlSeconds,
+      maxAgents: input.maxAgents,
+      creatorAgentId: input.creatorAgentId,
+      createdAt: now,
+      expiresAt: now + input.ttlSeconds * 1000,
+      lastCursor: 0,
+    }
+    const room: Room = { record, members: new Map(), log: [], head: 0, firstCursor: 1, droppedThrough: -1, codes: [] }
+    if (input.creator) {
+      room.members.set(input.creator.agentId, { ...input.creator, joinedAt: now, lastSeenAt: now })
+    }
+    if (input.greeting) {
+      room.firstCursor = 0
+      room.log.push({ ...input.greeting, cursor: 0, createdAt: now })
+      this.#totalMessages++
+    }
+    this.#rooms.set(record.id, room)
+    return { ok: true, session: { ...record } }
+  }
+
+  async status(sessionId: string, now: number): Promise<StatusOutcome> {
+    const room = this.#live(sessionId, now)
+    if (!room) return null
+    return { session: { ...room.record }, members: memberList(room) }
+  }
+
+  async join(sessionId: string, member: NewMember, now: number): Promise<JoinOutcome> {
+    const room = this.#live(sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    const refused = admit(room, member, now)
+    if (refused) return { ok: false, reason: refused }
+    return { ok: true, session: { ...room.record }, agentCount: room.members.size }
+  }
+
+  async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
+    const room = this.#live(sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    const sender = room.members.get(draft.agentId)
+    if (!sender) return { ok: false, reason: 'not_member' }
+    if (keyHash !== undefined && !sameKeyHash(keyHash, sender.keyHash)) return { ok: false, reason: 'bad_key' }
+    const message: StoredMessage = { ...draft, cursor: room.record.lastCursor + 1, createdAt: now }
+    room.log.push(message)
+    room.record.lastCursor = message.cursor
+    room.record.expiresAt = now + room.record.ttlSeconds * 1000
+    sender.lastSeenAt = now
+    this.#totalMessages++
+    this.#trim(room)
+    this.#emit({ type: 'message', sessionId, cursor: message.cursor })
+    return { ok: true, message, session: { ...room.record } }
+  }
+
+  async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
+    const room = this.#live(sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    const reader = room.members.get(request.agentId)
+    if (!reader) return { ok: false, reason: 'not_member' }
+    reader.lastSeenAt = now
+    const start = Math.max(request.after + 1, room.firstCursor)
+    const from = room.head + (start - room.firstCursor)
+    const to = Math.min(room.log.length, from + request.limit)
+    const messages = from < to ? (room.log.slice(from, to) as StoredMessage[]) : []
+    const outcome: ReadOutcome = {
+      ok: true,
+      session: { ...room.record },
+      messages,
+      hasMore: to < room.log.length,
+      oldestCursor: room.firstCursor,
+      droppedThrough: room.droppedThrough,
+    }
+    if (request.withMembers) outcome.members = memberList(room)
+    return outcome
+  }
+
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+    const room = this.#live(sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    if (!room.members.has(agentId)) return { ok: false, reason: 'not_member' }
+    if (ttlSeconds !== undefined) room.record.ttlSeconds = ttlSeconds
+    room.record.expiresAt = now + room.record.ttlSeconds * 1000
+    return { ok: true, session: { ...room.record }, agents: [...room.members.keys()] }
+  }
+
+  async leave(sessionId: string, agentId: string, keyHash: string, now: number): Promise<LeaveOutcome> {
+    const room = this.#live(sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    if (room.record.creatorAgentId === agentId) return { ok: false, reason: 'creator' }
+    const member = room.members.get(agentId)
+    if (!member) return { ok: false, reason: 'agent_not_found' }
+    if (!sameKeyHash(keyHash, member.keyHash)) return { ok: false, reason: 'bad_key' }
+    room.members.delete(agentId)
+    this.#emit({ type: 'member_removed', sessionId, agentId })
+    return { ok: true, session: { ...room.record } }
+  }
+
+  async removeIdleMembers(sessionId: string, idleBefore: number, now: number): Promise<string[]> {
+    const room = this.#live(sessionId, now)
+    if (!room) return []
+    const removed: string[] = []
+    for (const member of room.members.values()) {
+      if (member.agentId !== room.record.creatorAgentId && member.lastSeenAt < idleBefore) removed.push(member.agentId)
+    }
+    for (const agentId of removed) {
+      room.members.delete(agentId)
+      this.#emit({ type: 'member_removed', sessionId, agentId })
+    }
+    return removed
+  }
+
+  async createCode(code: PairingCodeRecord, now: number): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }> {
+    const room = this.#live(code.sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    if (this.#codes.has(code.code)) return { ok: false, reason: 'exists' }
+    this.#codes.set(code.code, { ...code })
+    room.codes.push(code.code)
+    return { ok: true }
+  }
+
+  async getCode(code: string, now: number): Promise<PairingCodeRecord | null> {
+    const record = this.#codes.get(code)
+    if (!record || record.forgetAt <= now) return null
+    // Looking the session up ends it if it has expired, which expires its pending codes.
+    if (record.claimedAt === null && record.expiresAt > now) this.#live(record.sessionId, now)
+    return { ...record }
+  }
+
+  async claim(code: string, member: NewMember, now: number): Promise<ClaimOutcome> {
+    const record = this.#codes.get(code)
+    if (!record || record.forgetAt <= now) return { ok: false, reason: 'code_not_found' }
+    if (record.claimedAt !== null || record.expiresAt <= now) return { ok: false, reason: 'code_expired_or_used' }
+    const room = this.#live(record.sessionId, now)
+    if (!room) return { ok: false, reason: 'session_not_found' }
+    const refused = admit(room, member, now)
+    if (refused) return { ok: false, reason: refused }
+    record.claimedAt = now
+    return { ok: true, session: { ...room.record }, agentCount: room.members.size }
+  }
+
+  async sweep(now: number): Promise<number> {
+    return this.#sweepNow(now)
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    let activeSessions = 0
+    let totalAgents = 0
+    for (const room of this.#rooms.values()) {
+      if (room.record.expiresAt <= now) continue
+      activeSessions++
+      totalAgents += room.members.size
+    }
+    return { activeSessions, totalAgents, totalMessages: this.#totalMessages }
+  }
+
+  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void {
+    let listeners = this.#watchers.get(sessionId)
+    if (!listeners) {
+      listeners = new Set()
+      this.#watchers.set(sessionId, listeners)
+    }
+    listeners.add(listener)
+    return () => {
+      const current = this.#watchers.get(sessionId)
+      if (!current) return
+      current.delete(listener)
+      if (current.size === 0) this.#watchers.delete(sessionId)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#rooms.clear()
+    this.#codes.clear()
+  }
+
+  /** The room if the session is live; an expired one met here is forgotten on the spot. */
+  #live(sessionId: string, now: number): Room | undefined {
+    const room = this.#rooms.get(sessionId)
+    if (!room) return undefined
+    if (room.record.expiresAt > now) return room
+    this.#end(room, now)
+    return undefined
+  }
+
+  #end(room: Room, now: number): void {
+    this.#rooms.delete(room.record.id)
+    for (const code of room.codes) {
+      const record = this.#codes.get(code)
+      if (record && record.claimedAt === null && record.expiresAt > now) record.expiresAt = now
+    }
+    this.#emit({ type: 'ended', sessionId: room.record.id })
+  }
+
+  #sweepNow(now: number): number {
+    let removed = 0
+    for (const room of this.#rooms.values()) {
+      if (room.record.expiresAt <= now) {
+        this.#end(room, now)
+        removed++
+      }
+    }
+    for (const [code, record] of this.#codes) {
+      if (record.forgetAt <= now) this.#codes.delete(code)
+    }
+    return removed
+  }
+
+  #trim(room: Room): void {
+    while (room.log.length - room.head > this.#limits.maxMessagesPerSession) {
+      room.log[room.head] = undefined
+      room.head++
+      room.droppedThrough = room.firstCursor
+      room.firstCursor++
+    }
+    if (room.head >= COMPACT_AFTER && room.head * 2 >= room.log.length) {
+      room.log = room.log.slice(room.head)
+      room.head = 0
+    }
+  }
+
+  #emit(event: SessionEvent): void {
+    const listeners = this.#watchers.get(event.sessionId)
+    if (!listeners) return
+    for (const listener of [...listeners]) listener(event)
+  }
+}
+
+/** Joins a member to a live room unless it is full or the id is taken; slides the expiry. */
+function admit(room: Room, member: NewMember, now: number): 'session_full' | 'agent_id_taken' | null {
+  if (room.members.has(member.agentId)) return 'agent_id_taken'
+  if (room.members.size >= room.record.maxAgents) return 'session_full'
+  room.members.set(member.agentId, { ...member, joinedAt: now, lastSeenAt: now })
+  room.record.expiresAt = now + room.record.ttlSeconds * 1000
+  return null
+}
+
+function memberList(room: Room): MemberRecord[] {
+  return [...room.members.values()].map(({ agentId, joinedAt, lastSeenAt }) => ({ agentId, joinedAt, lastSeenAt }))
+}

@@ -1,0 +1,235 @@
+/**
+ * The SessionStore: where sessions, members, messages and pairing codes live.
+ *
+ * The core decides what may happen; the store makes each step happen atomically. Every method
+ * that changes more than one thing does it as one indivisible step (one critical section in
+ * memory, one Lua script in Redis), so two callers racing, even on two instances, can never
+ * break an invariant. These comments are the specification: a new store is done when it passes
+ * `test/store/conformance.ts` unchanged.
+ *
+ * Time is always passed in (`now`, epoch milliseconds) and never read from a clock here, so a
+ * test can drive expiry with a fake clock. A session whose `expiresAt <= now` does not exist for
+ * any method, whether or not it has been swept yet.
+ *
+ * Keys: the store never sees a session key, only its SHA-256 digest (`keyHash`).
+ */
+
+/** Any JSON value: what a message's `json` payload may hold. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+export interface SessionRecord {
+  id: string
+  ttlSeconds: number
+  maxAgents: number
+  creatorAgentId: string | null
+  createdAt: number
+  expiresAt: number
+  /** The newest cursor in the session: 0 before any message (the greeting, if any, is 0). */
+  lastCursor: number
+}
+
+export interface MemberRecord {
+  agentId: string
+  joinedAt: number
+  lastSeenAt: number
+}
+
+export interface NewMember {
+  agentId: string
+  keyHash: string
+}
+
+/** What the core hands the store to append: everything but the cursor, which the store assigns. */
+export interface MessageDraft {
+  id: string
+  agentId: string
+  text?: string
+  json?: JsonValue
+  verified: boolean
+  redactions: string[]
+}
+
+export interface StoredMessage extends MessageDraft {
+  cursor: number
+  createdAt: number
+}
+
+export interface NewSession {
+  id: string
+  ttlSeconds: number
+  maxAgents: number
+  creatorAgentId: string | null
+  /** Stored at cursor 0 when given. */
+  greeting?: MessageDraft
+  /** Joined at creation when given (its agentId equals creatorAgentId). */
+  creator?: NewMember
+}
+
+export interface StoreLimits {
+  /** Sessions held at once; create refuses beyond it. */
+  maxSessions: number
+  /** Messages kept per session; the oldest are dropped beyond it. */
+  maxMessagesPerSession: number
+}
+
+export type CreateOutcome = { ok: true; session: SessionRecord } | { ok: false; reason: 'capacity' }
+
+export type JoinOutcome =
+  | { ok: true; session: SessionRecord; agentCount: number }
+  | { ok: false; reason: 'session_not_found' | 'session_full' | 'agent_id_taken' }
+
+export type AppendOutcome =
+  | { ok: true; message: StoredMessage; session: SessionRecord }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
+
+export interface ReadRequest {
+  agentId: string
+  /** Exclusive; -1 reads from the very start (the greeting included). */
+  after: number
+  limit: number
+  withMembers: boolean
+}
+
+export type ReadOutcome =
+  | {
+      ok: true
+      session: SessionRecord
+      messages: StoredMessage[]
+      /** True when `limit` cut the page: there are messages after the last one returned. */
+      hasMore: boolean
+      /** The oldest cursor still held (lastCursor + 1 when none is held). */
+      oldestCursor: number
+      /** The highest cursor ever dropped to keep the session bounded, -1 when none was. */
+      droppedThrough: number
+      members?: MemberRecord[]
+    }
+  | { ok: false; reason: 'session_not_found' | 'not_member' }
+
+export type RenewOutcome =
+  | { ok: true; session: SessionRecord; agents: string[] }
+  | { ok: false; reason: 'session_not_found' | 'not_member' }
+
+export type LeaveOutcome =
+  | { ok: true; session: SessionRecord }
+  | { ok: false; reason: 'session_not_found' | 'creator' | 'agent_not_found' | 'bad_key' }
+
+export type StatusOutcome = { session: SessionRecord; members: MemberRecord[] } | null
+
+export interface PairingCodeRecord {
+  code: string
+  sessionId: string
+  expiresAt: number
+  claimedAt: number | null
+  /** After this the code is forgotten entirely (code_not_found). */
+  forgetAt: number
+}
+
+export type ClaimOutcome =
+  | { ok: true; session: SessionRecord; agentCount: number }
+  | {
+      ok: false
+      reason: 'code_not_found' | 'code_expired_or_used' | 'session_not_found' | 'session_full' | 'agent_id_taken'
+    }
+
+export type SessionEvent =
+  /** A message was appended; `cursor` is the session's new last cursor. */
+  | { type: 'message'; sessionId: string; cursor: number }
+  /** The session is gone (expired and swept, or deleted). */
+  | { type: 'ended'; sessionId: string }
+  /** A member left or was removed for inactivity. */
+  | { type: 'member_removed'; sessionId: string; agentId: string }
+
+export interface StoreStats {
+  activeSessions: number
+  totalAgents: number
+  /** Messages accepted since the store was created (greetings included). */
+  totalMessages: number
+}
+
+export interface SessionStore {
+  /** A label for /health ("memory", "redis"). */
+  readonly kind: string
+
+  /**
+   * Creates the session with its creator (joined, joinedAt = lastSeenAt = now) and its greeting
+   * (cursor 0), atomically. expiresAt = now + ttl. Refuses with 'capacity' when the store already
+   * holds `maxSessions` live sessions.
+   */
+  create(input: NewSession, now: number): Promise<CreateOutcome>
+
+  /** The session and its members, or null when unknown or expired. No side effect. */
+  status(sessionId: string, now: number): Promise<StatusOutcome>
+
+  /**
+   * Adds a member, atomically with the checks: the session is live, it has fewer than maxAgents
+   * members, the agentId is not a member. Slides expiry (expiresAt = now + ttl).
+   */
+  join(sessionId: string, member: NewMember, now: number): Promise<JoinOutcome>
+
+  /**
+   * Appends a message, atomically: the sender must be a member; when `keyHash` is given it must
+   * equal the member's. The store assigns the next cursor (lastCursor + 1: strictly increasing,
+   * no gaps, even under concurrent appends), sets createdAt = now, slides expiry, sets the
+   * sender's lastSeenAt, drops the oldest messages beyond maxMessagesPerSession, and then tells
+   * watchers of the session.
+   */
+  append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome>
+
+  /**
+   * Reads up to `limit` messages with cursor > `after`, in cursor order, for a member, and sets
+   * that member's lastSeenAt = now. Does not slide the session's expiry.
+   */
+  read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome>
+
+  /** For a member: sets the ttl when given, then expiresAt = now + ttl. */
+  renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome>
+
+  /**
+   * Removes a member who shows the right key. The creator cannot be removed. The departed
+   * member's messages stay. Checks, in order: session live, not the creator, a member, the key.
+   */
+  leave(sessionId: string, agentId: string, keyHash: string, now: number): Promise<LeaveOutcome>
+
+  /**
+   * Removes every member other than the creator whose lastSeenAt is older than `idleBefore`;
+   * returns the ids removed. Used only when inactivity removal is switched on.
+   */
+  removeIdleMembers(sessionId: string, idleBefore: number, now: number): Promise<string[]>
+
+  /**
+   * Stores a new pairing code for a live session. 'exists' when the code is already taken (the
+   * caller draws another); 'session_not_found' when the session is not live.
+   */
+  createCode(
+    code: PairingCodeRecord,
+    now: number,
+  ): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }>
+
+  /** The code's record until its forgetAt, else null. */
+  getCode(code: string, now: number): Promise<PairingCodeRecord | null>
+
+  /**
+   * Claims a code: one indivisible step that checks the code is pending and unexpired, joins
+   * the agent exactly as `join` does, and marks the code claimed. Of many concurrent claims
+   * exactly one wins. A claim whose join fails leaves the code pending.
+   */
+  claim(code: string, member: NewMember, now: number): Promise<ClaimOutcome>
+
+  /**
+   * Forgets every session that expired by `now` (members, messages and all) and every code past
+   * its forgetAt, so memory comes back; tells watchers of each ended session. Returns the number
+   * of sessions removed.
+   */
+  sweep(now: number): Promise<number>
+
+  stats(now: number): Promise<StoreStats>
+
+  /**
+   * Calls `listener` for every event of the session from now on, until the returned function
+   * is called. Listeners run synchronously after the change commits and must be cheap. This is
+   * how realtime delivery waits for "a message after cursor C in session S" without polling.
+   */
+  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void
+
+  close(): Promise<void>
+}

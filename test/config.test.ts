@@ -1,0 +1,28 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults are the contract\'s', async (t) => {
+  const config = loadConfig({})
+  t.match(config, { port: 8765, host: '127.0.0.1', publicUrl: undefined, trustProxy: false, logLevel: 'info' })
+  t.same(config.rateLimit, { max: 100, windowSeconds: 60 })
+  t.same(config.limits, {
+    maxTtlSeconds: 86400, maxAgents: 50, agentInactivitySeconds: 0, pairCodeTtlSeconds: 600,
+    maxMessageBytes: 65536, maxMessagesPerSession: 10000, maxSessions: 100000,
+  })
+})
+
+t.test('values are parsed', async (t) => {
+  const config = loadConfig({ PORT: '0', TRUST_PROXY: '10.0.0.0/8, 127.0.0.1', PUBLIC_URL: 'https://x.example/', MAX_AGENTS: '3' })
+  t.equal(config.port, 0)
+  t.same(config.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+  t.equal(config.publicUrl, 'https://x.example')
+  t.equal(config.limits.maxAgents, 3)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+})
+
+t.test('a bad value stops the start with one line naming the variable', async (t) => {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5']] as const) {
+    t.throws(() => loadConfig({ [name]: value }), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${name}=`) && !err.message.includes('\n'), `${name}=${value}`)
+  }
+})

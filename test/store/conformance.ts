@@ -1,0 +1,323 @@
+import type { Test } from 'tap'
+import { hashSessionKey, newMessageId, newSessionId } from '../../src/core/ids.js'
+import type { MessageDraft, NewSession, SessionEvent, SessionStore, StoreLimits } from '../../src/store/store.js'
+
+/**
+ * The behaviour every SessionStore must show. A store is done when it passes this suite
+ * unchanged: `storeConformance(t, (limits) => new SomeStore(limits))`.
+ */
+export type StoreFactory = (limits: StoreLimits) => Promise<SessionStore> | SessionStore
+
+const limits: StoreLimits = { maxSessions: 1000, maxMessagesPerSession: 100 }
+const T0 = Date.now()
+const key = (agentId: string) => hashSessionKey(`key-of-${agentId}`)
+const draft = (agentId: string, text: string): MessageDraft => ({ id: newMessageId(), agentId, text, verified: false, redactions: [] })
+
+function session(overrides: Partial<NewSession> = {}): NewSession {
+  return { id: newSessionId(), ttlSeconds: 60, maxAgents: 5, creatorAgentId: null, ...overrides }
+}
+
+export function storeConformance(t: Test, factory: StoreFactory): void {
+  async function open(t: Test, custom: Partial<StoreLimits> = {}): Promise<SessionStore> {
+    const store = await factory({ ...limits, ...custom })
+    t.teardown(() => store.close())
+    return store
+  }
+
+  t.test('create joins the creator and stores the greeting at cursor 0', async (t) => {
+    const store = await open(t)
+    const input = session({
+      creatorAgentId: 'alice',
+      creator: { agentId: 'alice', keyHash: key('alice') },
+      greeting: { ...draft('system', 'welcome'), verified: true },
+    })
+    const created = await store.create(input, T0)
+    t.ok(created.ok)
+    if (!created.ok) return
+    t.equal(created.session.expiresAt, T0 + 60_000)
+    t.equal(created.session.lastCursor, 0)
+    const status = await store.status(input.id, T0)
+    t.same(status?.members.map((m) => m.agentId), ['alice'])
+    const read = await store.read(input.id, { agentId: 'alice', after: -1, limit: 10, withMembers: false }, T0)
+    t.ok(read.ok)
+    if (!read.ok) return
+    t.equal(read.messages.length, 1)
+    t.equal(read.messages[0]?.cursor, 0)
+    t.equal(read.messages[0]?.text, 'welcome')
+  })
+
+  t.test('without a greeting, messages count from 1', async (t) => {
+    const store = await open(t)
+    const input = session({ creatorAgentId: 'a', creator: { agentId: 'a', keyHash: key('a') } })
+    await store.create(input, T0)
+    const sent = await store.append(input.id, draft('a', 'one'), undefined, T0)
+    t.ok(sent.ok && sent.message.cursor === 1)
+    const read = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, withMembers: false }, T0)
+    t.same(read.ok && read.messages.map((m) => m.cursor), [1])
+  })
+
+  t.test('create refuses beyond maxSessions, and counts only live sessions', async (t) => {
+    const store = await open(t, { maxSessions: 2 })
+    t.ok((await store.create(session(), T0)).ok)
+    t.ok((await store.create(session(), T0)).ok)
+    t.same(await store.create(session(), T0), { ok: false, reason: 'capacity' })
+    await store.sweep(T0 + 61_000)
+    t.ok((await store.create(session(), T0 + 61_000)).ok, 'expired sessions free their slot')
+  })
+
+  t.test('join: full, taken, unknown, and sliding expiry', async (t) => {
+    const store = await open(t)
+    const input = session({ maxAgents: 2 })
+    await store.create(input, T0)
+    const first = await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0 + 10_000)
+    t.ok(first.ok)
+    if (first.ok) {
+      t.equal(first.agentCount, 1)
+      t.equal(first.session.expiresAt, T0 + 70_000, 'join slides expiry')
+    }
+    t.same(await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0), { ok: false, reason: 'agent_id_taken' })
+    t.ok((await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)).ok)
+    t.same(await store.join(input.id, { agentId: 'c', keyHash: key('c') }, T0), { ok: false, reason: 'session_full' })
+    t.same(await store.join(newSessionId(), { agentId: 'c', keyHash: key('c') }, T0), { ok: false, reason: 'session_not_found' })
+  })
+
+  t.test('append: members only, key checked, cursors consecutive, expiry slides', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    t.same(await store.append(input.id, draft('z', 'x'), undefined, T0), { ok: false, reason: 'not_member' })
+    t.same(await store.append(input.id, draft('a', 'x'), key('someone-else'), T0), { ok: false, reason: 'bad_key' })
+    const withKey = await store.append(input.id, draft('a', 'one'), key('a'), T0 + 5_000)
+    t.ok(withKey.ok)
+    if (withKey.ok) {
+      t.equal(withKey.message.cursor, 1)
+      t.equal(withKey.message.createdAt, T0 + 5_000)
+      t.equal(withKey.session.expiresAt, T0 + 65_000)
+      t.equal(withKey.session.lastCursor, 1)
+    }
+    const without = await store.append(input.id, draft('a', 'two'), undefined, T0 + 6_000)
+    t.ok(without.ok && without.message.cursor === 2)
+    t.same(await store.append(newSessionId(), draft('a', 'x'), undefined, T0), { ok: false, reason: 'session_not_found' })
+  })
+
+  t.test('concurrent appends get distinct consecutive cursors', async (t) => {
+    const store = await open(t, { maxMessagesPerSession: 1000 })
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.append(input.id, draft('a', `m${i}`), undefined, T0)))
+    const cursors = results.map((r) => (r.ok ? r.message.cursor : -1)).sort((x, y) => x - y)
+    t.same(cursors, Array.from({ length: 200 }, (_, i) => i + 1))
+  })
+
+  t.test('read: after is exclusive, limit and hasMore, members, lastSeenAt', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)
+    for (let i = 1; i <= 5; i++) await store.append(input.id, draft('a', `m${i}`), undefined, T0)
+    const page = await store.read(input.id, { agentId: 'b', after: 2, limit: 2, withMembers: true }, T0 + 1_000)
+    t.ok(page.ok)
+    if (!page.ok) return
+    t.same(page.messages.map((m) => m.text), ['m3', 'm4'])
+    t.equal(page.hasMore, true)
+    t.equal(page.droppedThrough, -1)
+    t.same(page.members?.map((m) => m.agentId).sort(), ['a', 'b'])
+    t.equal(page.session.expiresAt, T0 + 60_000, 'reading does not slide expiry')
+    const seen = await store.status(input.id, T0 + 2_000)
+    t.equal(seen?.members.find((m) => m.agentId === 'b')?.lastSeenAt, T0 + 1_000, 'read sets lastSeenAt')
+    const rest = await store.read(input.id, { agentId: 'b', after: 4, limit: 10, withMembers: false }, T0)
+    t.same(rest.ok && rest.messages.map((m) => m.text), ['m5'])
+    t.equal(rest.ok && rest.hasMore, false)
+    t.equal(rest.ok && rest.members, undefined)
+    const beyond = await store.read(input.id, { agentId: 'b', after: 99, limit: 10, withMembers: false }, T0)
+    t.same(beyond.ok && beyond.messages, [])
+    t.same(await store.read(input.id, { agentId: 'z', after: -1, limit: 10, withMembers: false }, T0), { ok: false, reason: 'not_member' })
+  })
+
+  t.test('the oldest messages are dropped beyond maxMessagesPerSession, and reported', async (t) => {
+    const store = await open(t, { maxMessagesPerSession: 3 })
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    for (let i = 1; i <= 5; i++) await store.append(input.id, draft('a', `m${i}`), undefined, T0)
+    const page = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, withMembers: false }, T0)
+    t.ok(page.ok)
+    if (!page.ok) return
+    t.same(page.messages.map((m) => m.cursor), [3, 4, 5])
+    t.equal(page.oldestCursor, 3)
+    t.equal(page.droppedThrough, 2)
+  })
+
+  t.test('renew: members only, new ttl, expiry from now', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    t.same(await store.renew(input.id, 'z', undefined, T0), { ok: false, reason: 'not_member' })
+    const renewed = await store.renew(input.id, 'a', 120, T0 + 30_000)
+    t.ok(renewed.ok)
+    if (renewed.ok) {
+      t.equal(renewed.session.ttlSeconds, 120)
+      t.equal(renewed.session.expiresAt, T0 + 150_000)
+      t.same(renewed.agents, ['a'])
+    }
+  })
+
+  t.test('leave: the checks in their order, and messages stay', async (t) => {
+    const store = await open(t)
+    const input = session({ creatorAgentId: 'owner', creator: { agentId: 'owner', keyHash: key('owner') } })
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    await store.append(input.id, draft('a', 'bye soon'), undefined, T0)
+    t.same(await store.leave(newSessionId(), 'a', key('a'), T0), { ok: false, reason: 'session_not_found' })
+    t.same(await store.leave(input.id, 'owner', key('owner'), T0), { ok: false, reason: 'creator' })
+    t.same(await store.leave(input.id, 'nobody', key('nobody'), T0), { ok: false, reason: 'agent_not_found' })
+    t.same(await store.leave(input.id, 'a', key('wrong'), T0), { ok: false, reason: 'bad_key' })
+    t.ok((await store.leave(input.id, 'a', key('a'), T0)).ok)
+    const status = await store.status(input.id, T0)
+    t.same(status?.members.map((m) => m.agentId), ['owner'])
+    const page = await store.read(input.id, { agentId: 'owner', after: -1, limit: 10, withMembers: false }, T0)
+    t.same(page.ok && page.messages.map((m) => m.text), ['bye soon'])
+  })
+
+  t.test('removeIdleMembers spares the creator and the active', async (t) => {
+    const store = await open(t)
+    const input = session({ creatorAgentId: 'owner', creator: { agentId: 'owner', keyHash: key('owner') } })
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'idle', keyHash: key('idle') }, T0)
+    await store.join(input.id, { agentId: 'busy', keyHash: key('busy') }, T0)
+    await store.read(input.id, { agentId: 'busy', after: -1, limit: 1, withMembers: false }, T0 + 20_000)
+    const removed = await store.removeIdleMembers(input.id, T0 + 10_000, T0 + 25_000)
+    t.same(removed, ['idle'])
+    t.same((await store.status(input.id, T0 + 25_000))?.members.map((m) => m.agentId).sort(), ['busy', 'owner'])
+  })
+
+  t.test('expiry: an expired session is gone for every method, and swept', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    const later = T0 + 60_000
+    t.equal(await store.status(input.id, later), null)
+    t.same(await store.append(input.id, draft('a', 'x'), undefined, later), { ok: false, reason: 'session_not_found' })
+    t.same(await store.read(input.id, { agentId: 'a', after: -1, limit: 1, withMembers: false }, later), { ok: false, reason: 'session_not_found' })
+    t.same(await store.join(input.id, { agentId: 'b', keyHash: key('b') }, later), { ok: false, reason: 'session_not_found' })
+    t.same(await store.renew(input.id, 'a', undefined, later), { ok: false, reason: 'session_not_found' })
+    await store.sweep(later)
+    t.equal((await store.stats(later)).activeSessions, 0)
+  })
+
+  t.test('pairing codes: create, claim once, status, join failures do not spend', async (t) => {
+    const store = await open(t)
+    const input = session({ maxAgents: 2, creatorAgentId: 'owner', creator: { agentId: 'owner', keyHash: key('owner') } })
+    await store.create(input, T0)
+    const record = { code: 'AMBER-OTTER-23456', sessionId: input.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
+    t.same(await store.createCode(record, T0), { ok: true })
+    t.same(await store.createCode(record, T0), { ok: false, reason: 'exists' })
+    t.same(await store.createCode({ ...record, code: 'AMBER-OTTER-33333', sessionId: newSessionId() }, T0), { ok: false, reason: 'session_not_found' })
+    t.same(await store.claim(record.code, { agentId: 'owner', keyHash: key('owner') }, T0), { ok: false, reason: 'agent_id_taken' })
+    t.equal((await store.getCode(record.code, T0))?.claimedAt, null, 'a failed join leaves the code pending')
+    const won = await store.claim(record.code, { agentId: 'guest', keyHash: key('guest') }, T0 + 1_000)
+    t.ok(won.ok)
+    if (won.ok) t.equal(won.agentCount, 2)
+    t.same(await store.claim(record.code, { agentId: 'late', keyHash: key('late') }, T0), { ok: false, reason: 'code_expired_or_used' })
+    t.equal((await store.getCode(record.code, T0 + 2_000))?.claimedAt, T0 + 1_000)
+    t.same(await store.claim('NOBODY-KNOWS-22222', { agentId: 'x', keyHash: key('x') }, T0), { ok: false, reason: 'code_not_found' })
+    t.equal(await store.getCode(record.code, T0 + 4_200_000), null, 'forgotten after forgetAt')
+  })
+
+  t.test('a full session does not spend the code', async (t) => {
+    const store = await open(t)
+    const input = session({ maxAgents: 2 })
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)
+    const record = { code: 'CEDAR-PLUM-44444', sessionId: input.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
+    await store.createCode(record, T0)
+    t.same(await store.claim(record.code, { agentId: 'c', keyHash: key('c') }, T0), { ok: false, reason: 'session_full' })
+    t.equal((await store.getCode(record.code, T0))?.claimedAt, null)
+  })
+
+  t.test('of 100 concurrent claims exactly one wins', async (t) => {
+    const store = await open(t)
+    const input = session({ maxAgents: 50 })
+    await store.create(input, T0)
+    const record = { code: 'MAPLE-RIVER-55555', sessionId: input.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
+    await store.createCode(record, T0)
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.claim(record.code, { agentId: `agent${i}`, keyHash: key(`agent${i}`) }, T0)),
+    )
+    t.equal(results.filter((r) => r.ok).length, 1)
+    t.equal(results.filter((r) => !r.ok && r.reason === 'code_expired_or_used').length, 99)
+    t.equal((await store.status(input.id, T0))?.members.length, 1)
+  })
+
+  t.test('an expired code, and the codes of an ended session, can no longer be claimed', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    const record = { code: 'OPAL-WOLF-66666', sessionId: input.id, expiresAt: T0 + 30_000, claimedAt: null, forgetAt: T0 + 3_630_000 }
+    await store.createCode(record, T0)
+    t.same(await store.claim(record.code, { agentId: 'a', keyHash: key('a') }, T0 + 30_000), { ok: false, reason: 'code_expired_or_used' })
+
+    const other = session()
+    await store.create(other, T0)
+    const second = { code: 'OPAL-WOLF-77777', sessionId: other.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
+    await store.createCode(second, T0)
+    await store.sweep(T0 + 60_000)
+    const after = await store.getCode(second.code, T0 + 60_000)
+    t.ok(after && after.expiresAt <= T0 + 60_000, 'the code expires with its session')
+    const claim = await store.claim(second.code, { agentId: 'a', keyHash: key('a') }, T0 + 60_000)
+    t.notOk(claim.ok)
+  })
+
+  t.test('watch: message, member_removed and ended events, and unwatch', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)
+    const events: SessionEvent[] = []
+    const stop = store.watch(input.id, (event) => events.push(event))
+    await store.append(input.id, draft('a', 'hello'), undefined, T0)
+    await store.leave(input.id, 'b', key('b'), T0)
+    await waitFor(() => events.length >= 2)
+    await store.sweep(T0 + 120_000)
+    await waitFor(() => events.length >= 3)
+    t.same(events, [
+      { type: 'message', sessionId: input.id, cursor: 1 },
+      { type: 'member_removed', sessionId: input.id, agentId: 'b' },
+      { type: 'ended', sessionId: input.id },
+    ])
+    stop()
+    const again = session()
+    await store.create(again, T0)
+    t.equal(events.length, 3)
+  })
+
+  t.test('stats count live sessions, their members, and accepted messages', async (t) => {
+    const store = await open(t)
+    const a = session({ creatorAgentId: 'x', creator: { agentId: 'x', keyHash: key('x') } })
+    const b = session({ ttlSeconds: 120 })
+    await store.create(a, T0)
+    await store.create(b, T0)
+    await store.join(b.id, { agentId: 'y', keyHash: key('y') }, T0)
+    await store.append(b.id, draft('y', 'hi'), undefined, T0)
+    const before = await store.stats(T0)
+    t.equal(before.activeSessions, 2)
+    t.equal(before.totalAgents, 2)
+    t.equal(before.totalMessages, 1)
+    const later = await store.stats(T0 + 90_000)
+    t.equal(later.activeSessions, 1)
+    t.equal(later.totalAgents, 1)
+  })
+}
+
+/** Events may arrive asynchronously from a remote store: wait a little, never forever. */
+async function waitFor(condition: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+}
