@@ -11,7 +11,7 @@ import { PairingService } from './core/pairing.js'
 import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
-import { registerErrorHandling, registerJsonParsing } from './http/errors.js'
+import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messageRoutes } from './http/routes/messages.js'
 import { pageRoutes } from './http/routes/pages.js'
@@ -62,6 +62,11 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    // A URL that cannot even be decoded never reaches a route: answer it from the catalogue too.
+    frameworkErrors: (_err, request, reply) => {
+      reply.header('x-request-id', request.id)
+      return sendError(reply, nexusError('invalid_request', 'The URL is not valid.'))
     },
   })
   app.setValidatorCompiler(validatorCompiler)

@@ -61,7 +61,7 @@ t.test('two agents pair and talk over real HTTP, then the server stops with grac
   t.same(aliceSees.body.messages.map((m: any) => [m.agentId, m.text, m.verified]), [['bob', 'Hello Alice, Bob here.', true]])
   await http(base, 'POST', `/v1/sessions/${sessionId}/messages`, { 'x-agent-id': 'alice', 'x-session-key': aliceKey }, { json: { reply: 'welcome' } })
   const bobSees = await http(base, 'GET', `/v1/sessions/${sessionId}/messages?after=${first.body.nextCursor}`, { 'x-agent-id': 'bob' })
-  t.same(bobSees.body.messages.map((m: any) => m.json), [{ reply: 'welcome' }])
+  t.same(bobSees.body.messages.map((m: any) => [m.agentId, m.json ?? m.text]), [['bob', 'Hello Alice, Bob here.'], ['alice', { reply: 'welcome' }]])
   t.ok(bobSees.headers.get('x-request-id'))
 
   const left = await http(base, 'DELETE', `/v1/sessions/${sessionId}/agents/bob`, { 'x-agent-id': 'bob', 'x-session-key': bobKey })

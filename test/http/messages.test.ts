@@ -135,7 +135,7 @@ t.test('send errors: non-member, unknown session, missing agent, empty message',
   t.same([unknown.status, unknown.body.error], [404, 'session_not_found'])
   const anon = await call(app, { method: 'POST', url: `/v1/sessions/${sessionId}/messages`, payload: { text: 'hi' } })
   t.same([anon.status, anon.body.error], [400, 'missing_agent_id'])
-  for (const payload of [{}, { text: '' }, { text: 5 }, { text: null }, [], 'text', { json: undefined }]) {
+  for (const payload of [{}, { text: '' }, { text: 5 }, { text: null }, [], '"text"', { json: undefined }]) {
     const res = await send(app, sessionId, 'guest', payload)
     t.same([res.status, res.body.error], [400, 'invalid_request'], JSON.stringify(payload))
   }

@@ -21,7 +21,8 @@ export function sessionRoutes(app: App, { sessions, config }: RouteContext): voi
   api.put('/v1/sessions', {
     schema: {
       summary: 'Create a session',
-      body: createSessionSchema(config.limits).optional(),
+      // No body at all is a session with every default.
+      body: createSessionSchema(config.limits).nullish(),
       response: { 201: sessionCreated, ...errors(503) },
     },
   }, async (request, reply) => {
@@ -71,7 +72,7 @@ export function sessionRoutes(app: App, { sessions, config }: RouteContext): voi
       summary: 'Renew a session (optionally with a new ttl)',
       params: sessionParams,
       headers: agentHeaders,
-      body: renewSchema(config.limits).optional(),
+      body: renewSchema(config.limits).nullish(),
       response: { 200: renewed, ...errors(403, 404) },
     },
   }, async (request) => {
