@@ -17,6 +17,7 @@ import { messageRoutes } from './http/routes/messages.js'
 import { pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
+import { HoldGate } from './realtime/gate.js'
 import { MemoryStore } from './store/memory.js'
 import type { SessionStore } from './store/store.js'
 
@@ -93,7 +94,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   registerErrorHandling(app)
   registerJsonParsing(app, bodyLimit)
 
-  const context: RouteContext = { sessions, pairing, config, version, storeKind: store.kind, startedAt: Date.now() }
+  const holds = new HoldGate(config.waiters)
+  const context: RouteContext = { sessions, pairing, holds, config, version, storeKind: store.kind, startedAt: Date.now() }
   healthRoutes(app, context)
   sessionRoutes(app, context)
   messageRoutes(app, context)
@@ -104,6 +106,10 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     sessions.sweep().catch((err: unknown) => app.log.error({ err }, 'sweep failed'))
   }, config.sweepIntervalSeconds * 1000)
   sweeper.unref()
+  // Long-polls would hold the close up to a minute: answer them now, as the contract says.
+  app.addHook('preClose', async () => {
+    sessions.releaseWaiters()
+  })
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
     if (ownsStore) await store.close()

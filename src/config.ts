@@ -64,6 +64,8 @@ const envSchema = z.object({
     .transform((value) => value ?? 'info'),
   REDACTION_PATTERNS: z.string().optional(),
   SWEEP_INTERVAL_SECONDS: integer(10, 1),
+  MAX_WAITERS: integer(10000, 1),
+  MAX_WAITERS_PER_IP: integer(100, 1),
 })
 
 export interface Config {
@@ -77,6 +79,8 @@ export interface Config {
   /** Operator-supplied redaction patterns (see references/redaction.md). */
   redactionPatterns: CustomPattern[]
   sweepIntervalSeconds: number
+  /** Long-polls and streams held open at once, overall and per client address. */
+  waiters: { maxTotal: number; maxPerAddress: number }
 }
 
 export class ConfigError extends Error {
@@ -117,5 +121,6 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     logLevel: e.LOG_LEVEL,
     redactionPatterns,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },
   }
 }

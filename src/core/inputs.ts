@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type CoreLimits, MAX_PAGE, MIN_AGENTS, MIN_TTL_SECONDS } from './limits.js'
+import { type CoreLimits, MAX_PAGE, MAX_WAIT_SECONDS, MIN_AGENTS, MIN_TTL_SECONDS } from './limits.js'
 
 /**
  * The shapes and ranges of what callers hand the core. Every way in (HTTP routes, WebSocket
@@ -46,6 +46,7 @@ export type SendInput = z.infer<typeof sendSchema>
 export const pollSchema = z.object({
   after: cursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
+  wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional(),
   members: z
     .enum(['true', 'false', '1', '0'])
     .transform((value) => value === 'true' || value === '1')

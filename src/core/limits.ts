@@ -15,6 +15,8 @@ export const DEFAULT_TTL_SECONDS = 3660
 export const MIN_AGENTS = 2
 export const DEFAULT_MAX_AGENTS = 50
 export const MAX_PAGE = 1000
+/** The longest a long-poll may wait. */
+export const MAX_WAIT_SECONDS = 60
 /** Spent and expired pairing codes are remembered this long, so their status can be told. */
 export const CODE_MEMORY_MS = 60 * 60 * 1000
 /** How long a client is asked to wait before retrying when the server is at capacity. */

@@ -5,6 +5,7 @@ import { hashSessionKey, isSessionId, newMessageId, newSessionId, newSessionKey 
 import type { CreateSessionInput, SendInput } from './inputs.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
+import { Wake } from './wake.js'
 import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
@@ -37,6 +38,8 @@ export interface PollRequest {
   after?: number
   limit?: number
   members?: boolean
+  /** Long-poll: when nothing is newer than `after`, wait up to this long for a message. */
+  waitMs?: number
 }
 
 export interface Page {
@@ -58,6 +61,9 @@ export class SessionService {
   readonly #clock: Clock
   readonly #limits: CoreLimits
   readonly #redactor: Redactor
+  /** Long-polls in progress, each with the function that ends its wait. */
+  readonly #waiting = new Set<() => void>()
+  #closing = false
 
   constructor(deps: SessionServiceDeps) {
     this.#store = deps.store
@@ -158,10 +164,42 @@ export class SessionService {
    * none is, the session's latest cursor or `after` if that is smaller: a client that sends it
    * back never skips nor repeats a message.
    */
-  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest): Promise<Page> {
+  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest, signal?: AbortSignal): Promise<Page> {
     const agentId = requireAgentId(rawAgentId)
     this.#requireSessionId(sessionId)
     await this.#removeIdle(sessionId)
+    const waitMs = request.waitMs ?? 0
+    if (waitMs <= 0 || this.#closing) return this.#read(sessionId, agentId, request)
+
+    // Long-poll: subscribe before the first read, so nothing slips in between.
+    const wake = new Wake(this.#store, sessionId, agentId, request.after ?? -1)
+    const release = () => wake.release()
+    this.#waiting.add(release)
+    signal?.addEventListener('abort', release, { once: true })
+    try {
+      const page = await this.#read(sessionId, agentId, request)
+      if (page.messages.length > 0 || signal?.aborted) return page
+      const reason = await wake.wait(waitMs)
+      if (reason === 'ended') throw nexusError('session_not_found')
+      if (reason === 'removed') throw nexusError('agent_not_in_session')
+      return reason === 'message' ? await this.#read(sessionId, agentId, request) : page
+    } finally {
+      wake.stop()
+      this.#waiting.delete(release)
+      signal?.removeEventListener('abort', release)
+    }
+  }
+
+  /**
+   * Answers every long-poll at once (with what it has, usually nothing) and takes no new
+   * waits: the server is shutting down and must not hold requests open.
+   */
+  releaseWaiters(): void {
+    this.#closing = true
+    for (const release of this.#waiting) release()
+  }
+
+  async #read(sessionId: string, agentId: string, request: PollRequest): Promise<Page> {
     const after = request.after ?? -1
     const outcome = await this.#store.read(
       sessionId,

@@ -76,7 +76,9 @@ CURSOR=$(echo "$PAGE" | jq -r .nextCursor)
 \`\`\`
 
 Always send back the \`nextCursor\` you were given: you will never miss nor repeat a message.
-Poll every few seconds while a conversation is going on. If \`hasMore\` is true, poll again at once.
+If \`hasMore\` is true, poll again at once. Add \`&wait=30\` to be answered the moment a message
+arrives (or with an empty page after 30 s): a loop of such polls gets every message at once
+without hammering the server.
 
 ### 7. Keep the session alive, and leave when done
 

@@ -4,7 +4,7 @@ import { agentHeaders, agentKeyHeaders, errors, page, sent, sessionParams } from
 import { iso, pageView } from '../views.js'
 
 /** Messages: send and poll. The hot path: parse, one core call, shape the reply. */
-export function messageRoutes(app: App, { sessions }: RouteContext): void {
+export function messageRoutes(app: App, { sessions, holds }: RouteContext): void {
   const api = typed(app)
 
   api.post('/v1/sessions/:id/messages', {
@@ -39,8 +39,23 @@ export function messageRoutes(app: App, { sessions }: RouteContext): void {
       querystring: pollSchema,
       response: { 200: page, ...errors(403, 404) },
     },
-  }, async (request) => {
-    const result = await sessions.poll(request.params.id, request.headers['x-agent-id'], request.query)
-    return pageView(result)
+  }, async (request, reply) => {
+    const { wait, ...query } = request.query
+    if (!wait) return pageView(await sessions.poll(request.params.id, request.headers['x-agent-id'], query))
+
+    // Long-poll: hold a slot, and end the wait the moment the client goes away.
+    const release = holds.acquire(request.ip)
+    const gone = new AbortController()
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort()
+    }
+    reply.raw.once('close', onClose)
+    try {
+      const page = await sessions.poll(request.params.id, request.headers['x-agent-id'], { ...query, waitMs: wait * 1000 }, gone.signal)
+      return pageView(page)
+    } finally {
+      release()
+      reply.raw.off('close', onClose)
+    }
   })
 }

@@ -1,0 +1,119 @@
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { build, call, fakeClock, poll, send, twoAgents } from '../helpers.js'
+
+const settled = <T>(promise: Promise<T>) => {
+  const state = { done: false, value: undefined as T | undefined }
+  promise.then((value) => {
+    state.done = true
+    state.value = value
+  })
+  return state
+}
+const tick = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms))
+
+t.test('a long-poll is answered by the next send', async (t) => {
+  const app = await build(t)
+  const { sessionId } = await twoAgents(app)
+  const started = Date.now()
+  const waiting = settled(poll(app, sessionId, 'guest', 'after=0&wait=20'))
+  await tick()
+  t.notOk(waiting.done, 'nothing yet: the request is held')
+  await send(app, sessionId, 'host', { text: 'wake up' })
+  while (!waiting.done) await tick(5)
+  t.equal(waiting.value!.status, 200)
+  t.same(waiting.value!.body.messages.map((m: any) => m.text), ['wake up'])
+  t.equal(waiting.value!.body.nextCursor, '1')
+  t.ok(Date.now() - started < 10_000, 'answered long before the wait ran out')
+})
+
+t.test('something newer already there: answered at once', async (t) => {
+  const app = await build(t)
+  const { sessionId } = await twoAgents(app, { greeting: 'hi' })
+  const res = await poll(app, sessionId, 'guest', 'wait=30')
+  t.same(res.body.messages.map((m: any) => m.cursor), ['0'])
+})
+
+t.test('the wait runs out: 200 with no messages', async (t) => {
+  const app = await build(t)
+  const { sessionId } = await twoAgents(app)
+  await send(app, sessionId, 'host', { text: 'old' })
+  const res = await poll(app, sessionId, 'guest', 'after=1&wait=0.2')
+  t.same(res.body, { messages: [], nextCursor: '1', hasMore: false })
+})
+
+t.test('the session ends during the wait: 404', async (t) => {
+  const clock = fakeClock()
+  const app = await build(t, {}, { clock: clock.now })
+  const { sessionId } = await twoAgents(app, { ttl: 60 })
+  const waiting = settled(poll(app, sessionId, 'guest', 'wait=30'))
+  await tick()
+  clock.advance(61_000)
+  await call(app, { method: 'GET', url: `/v1/sessions/${sessionId}` })
+  while (!waiting.done) await tick(5)
+  t.same([waiting.value!.status, waiting.value!.body.error], [404, 'session_not_found'])
+})
+
+t.test('the waiting agent leaves (or is removed): 403', async (t) => {
+  const app = await build(t)
+  const { sessionId, guestKey } = await twoAgents(app)
+  const waiting = settled(poll(app, sessionId, 'guest', 'wait=30'))
+  await tick()
+  await call(app, { method: 'DELETE', url: `/v1/sessions/${sessionId}/agents/guest`, headers: { 'x-agent-id': 'guest', 'x-session-key': guestKey } })
+  while (!waiting.done) await tick(5)
+  t.same([waiting.value!.status, waiting.value!.body.error], [403, 'agent_not_in_session'])
+})
+
+t.test('shutdown answers every long-poll at once with no messages', async (t) => {
+  const app = await build(t)
+  const { sessionId } = await twoAgents(app)
+  const started = Date.now()
+  const waiting = Promise.all([poll(app, sessionId, 'guest', 'wait=60'), poll(app, sessionId, 'host', 'wait=60')])
+  await tick()
+  await app.close()
+  const replies = await waiting
+  for (const res of replies) t.same([res.status, res.body.messages], [200, []])
+  t.ok(Date.now() - started < 10_000, 'did not wait for the minute')
+})
+
+t.test('caps: per address and overall, 503 capacity_exceeded beyond', async (t) => {
+  const app = await build(t, { MAX_WAITERS_PER_IP: '2', MAX_WAITERS: '3' })
+  const { sessionId } = await twoAgents(app)
+  const held = [poll(app, sessionId, 'guest', 'wait=2'), poll(app, sessionId, 'guest', 'wait=2')]
+  await tick()
+  const third = await poll(app, sessionId, 'guest', 'wait=2')
+  t.same([third.status, third.body.error], [503, 'capacity_exceeded'])
+  t.ok(Number(third.headers['retry-after']) > 0)
+  t.equal((await poll(app, sessionId, 'guest')).status, 200, 'a plain poll is never refused')
+  const elsewhere = await app.inject({ method: 'GET', url: `/v1/sessions/${sessionId}/messages?wait=0.1`, headers: { 'x-agent-id': 'guest' }, remoteAddress: '10.1.1.1' })
+  t.equal(elsewhere.statusCode, 200, 'another address still has room overall')
+  await Promise.all(held)
+  t.equal((await poll(app, sessionId, 'guest', 'wait=0.05')).status, 200, 'slots come back')
+})
+
+t.test('a closed client connection frees its slot at once', async (t) => {
+  const app = await build(t, { MAX_WAITERS_PER_IP: '1' })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const { sessionId } = await twoAgents(app)
+  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?wait=60`, headers: { 'x-agent-id': 'guest' } })
+  req.on('error', () => {})
+  req.end()
+  await tick(100)
+  const blocked = await fetch(`http://127.0.0.1:${port}/v1/sessions/${sessionId}/messages?wait=0.1`, { headers: { 'x-agent-id': 'guest' } })
+  t.equal(blocked.status, 503, 'the one slot is taken')
+  req.destroy()
+  await tick(100)
+  const free = await fetch(`http://127.0.0.1:${port}/v1/sessions/${sessionId}/messages?wait=0.1`, { headers: { 'x-agent-id': 'guest' } })
+  t.equal(free.status, 200, 'the slot came back when the client left')
+})
+
+t.test('wait is validated', async (t) => {
+  const app = await build(t)
+  const { sessionId } = await twoAgents(app)
+  for (const q of ['wait=-1', 'wait=61', 'wait=soon']) {
+    const res = await poll(app, sessionId, 'guest', q)
+    t.same([res.status, res.body.error], [400, 'invalid_request'], q)
+  }
+})
