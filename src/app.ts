@@ -18,6 +18,7 @@ import { pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
 import { HoldGate } from './realtime/gate.js'
+import { sseRoutes } from './realtime/sse.js'
 import { MemoryStore } from './store/memory.js'
 import type { SessionStore } from './store/store.js'
 
@@ -99,6 +100,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   healthRoutes(app, context)
   sessionRoutes(app, context)
   messageRoutes(app, context)
+  sseRoutes(app, context)
   pairingRoutes(app, context)
   pageRoutes(app, context)
 

@@ -66,6 +66,7 @@ const envSchema = z.object({
   SWEEP_INTERVAL_SECONDS: integer(10, 1),
   MAX_WAITERS: integer(10000, 1),
   MAX_WAITERS_PER_IP: integer(100, 1),
+  SSE_KEEPALIVE_SECONDS: integer(15, 1),
 })
 
 export interface Config {
@@ -81,6 +82,8 @@ export interface Config {
   sweepIntervalSeconds: number
   /** Long-polls and streams held open at once, overall and per client address. */
   waiters: { maxTotal: number; maxPerAddress: number }
+  /** A comment line on every event stream this often, so proxies keep it open. */
+  sseKeepAliveSeconds: number
 }
 
 export class ConfigError extends Error {
@@ -122,5 +125,6 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     redactionPatterns,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },
+    sseKeepAliveSeconds: e.SSE_KEEPALIVE_SECONDS,
   }
 }

@@ -194,6 +194,10 @@ export class SessionService {
    * Answers every long-poll at once (with what it has, usually nothing) and takes no new
    * waits: the server is shutting down and must not hold requests open.
    */
+  get closing(): boolean {
+    return this.#closing
+  }
+
   releaseWaiters(): void {
     this.#closing = true
     for (const release of this.#waiting) release()

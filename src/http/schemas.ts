@@ -122,6 +122,7 @@ export const health = z.object({
   capabilities: z.object({
     messageFormat: z.array(z.string()),
     longPoll: z.boolean(),
+    serverSentEvents: z.boolean(),
     pairing: z.boolean(),
     redaction: z.boolean(),
   }),

@@ -13,7 +13,7 @@ export function healthRoutes(app: App, context: RouteContext): void {
     version: context.version,
     uptime: uptimeSeconds(context.startedAt),
     store: context.storeKind,
-    capabilities: { messageFormat: ['text', 'json'], longPoll: true, pairing: true, redaction: true },
+    capabilities: { messageFormat: ['text', 'json'], longPoll: true, serverSentEvents: true, pairing: true, redaction: true },
   }))
 
   api.get('/v1/stats', {

@@ -1,0 +1,107 @@
+import { z } from 'zod'
+import { isNexusError, nexusError } from '../core/errors.js'
+import { cursorSchema } from '../core/inputs.js'
+import type { Page } from '../core/sessions.js'
+import { type App, type RouteContext, typed } from '../http/context.js'
+import { errors, sessionParams } from '../http/schemas.js'
+import { messageView } from '../http/views.js'
+
+/** How long one wait inside the stream lasts before it simply waits again. */
+const STREAM_WAIT_MS = 60_000
+
+/**
+ * Server-sent events: `GET /v1/sessions/:id/events` replays what is newer than `after` (or
+ * `Last-Event-ID`, which a reconnecting EventSource sends), then streams each message as it
+ * arrives. Every event's id is its cursor, so a reconnect resumes with no loss and no repeat.
+ * It is the long-poll loop of the core, kept open: the same rules, one more way in.
+ */
+export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): void {
+  typed(app).get('/v1/sessions/:id/events', {
+    schema: {
+      summary: 'Stream messages as server-sent events',
+      params: sessionParams,
+      headers: z.looseObject({
+        'x-agent-id': z.string().optional(),
+        'last-event-id': z.string().optional().describe('the cursor to resume after'),
+      }),
+      querystring: z.object({
+        after: cursorSchema.optional(),
+        agentId: z.string().optional().describe('for EventSource, which cannot set headers'),
+      }),
+      response: { ...errors(403, 404, 503) },
+    },
+  }, async (request, reply) => {
+    const agentId = request.headers['x-agent-id'] ?? request.query.agentId
+    const lastEventId = request.headers['last-event-id']
+    let after = request.query.after
+    if (lastEventId !== undefined && lastEventId !== '') {
+      const parsed = cursorSchema.safeParse(lastEventId)
+      if (!parsed.success) {
+        throw nexusError('invalid_request', 'Last-Event-ID is not a cursor.', { details: [{ path: 'headers.last-event-id', message: 'must be a decimal cursor' }] })
+      }
+      after = parsed.data
+    }
+
+    // Errors before the stream starts (not a member, no session, no room) are ordinary replies.
+    const first = await sessions.poll(request.params.id, agentId, { ...(after !== undefined ? { after } : {}) })
+    const release = holds.acquire(request.ip)
+
+    reply.hijack()
+    const out = reply.raw
+    out.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    })
+    out.write('retry: 2000\n\n')
+
+    const gone = new AbortController()
+    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), config.sseKeepAliveSeconds * 1000)
+    out.once('close', () => gone.abort())
+
+    /** Writes, and waits for the socket to drain when its buffer is full: a slow reader slows only itself. */
+    const write = async (chunk: string) => {
+      if (!out.write(chunk) && !gone.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done)
+            gone.signal.removeEventListener('abort', done)
+            resolve()
+          }
+          out.once('drain', done)
+          gone.signal.addEventListener('abort', done, { once: true })
+        })
+      }
+    }
+    const writePage = async (page: Page) => {
+      if (page.gap) await write(`event: gap\ndata: ${JSON.stringify({ oldestCursor: String(page.gap.oldestCursor) })}\n\n`)
+      for (const message of page.messages) {
+        await write(`id: ${message.cursor}\nevent: message\ndata: ${JSON.stringify(messageView(message))}\n\n`)
+      }
+    }
+
+    try {
+      await writePage(first)
+      let cursor = first.nextCursor
+      while (!gone.signal.aborted && !sessions.closing) {
+        const page = await sessions.poll(request.params.id, agentId, { after: cursor, waitMs: STREAM_WAIT_MS }, gone.signal)
+        await writePage(page)
+        cursor = page.nextCursor
+      }
+      if (sessions.closing && !gone.signal.aborted) await write('event: shutdown\ndata: {}\n\n')
+    } catch (err) {
+      if (!isNexusError(err)) request.log.error({ err }, 'event stream failed')
+      const event = isNexusError(err) && err.code === 'session_not_found' ? 'session_expired'
+        : isNexusError(err) && err.code === 'agent_not_in_session' ? 'agent_removed'
+        : 'error'
+      const body = isNexusError(err) ? { error: err.code, message: err.message } : { error: 'internal_error', message: 'The stream failed.' }
+      if (!gone.signal.aborted) out.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`)
+    } finally {
+      clearInterval(keepAlive)
+      release()
+      out.end()
+    }
+  })
+}
