@@ -6,7 +6,7 @@ import type { CreateSessionInput, SendInput } from './inputs.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
 import { Wake } from './wake.js'
-import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, StoredMessage, StoreStats } from '../store/store.js'
+import type { JsonValue, MemberRecord, MessageDraft, SessionEvent, SessionRecord, SessionStore, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
   store: SessionStore
@@ -256,6 +256,15 @@ export class SessionService {
       }
     }
     return { session: outcome.session, agentId }
+  }
+
+  /**
+   * Calls `listener` for every event of the session (a message with its cursor, a member
+   * removed, the session ended) until the returned function is called. For ways in that push
+   * messages to connected agents; they read the messages themselves with `poll`.
+   */
+  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void {
+    return this.#store.watch(sessionId, listener)
   }
 
   stats(): Promise<StoreStats> {
