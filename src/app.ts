@@ -12,6 +12,7 @@ import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
+import { clientFileRoutes } from './http/routes/client-files.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messageRoutes } from './http/routes/messages.js'
 import { pageRoutes } from './http/routes/pages.js'
@@ -103,6 +104,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   sseRoutes(app, context)
   pairingRoutes(app, context)
   pageRoutes(app, context)
+  clientFileRoutes(app)
 
   const sweeper = setInterval(() => {
     sessions.sweep().catch((err: unknown) => app.log.error({ err }, 'sweep failed'))

@@ -107,7 +107,7 @@ t.test('the pairing link and its page', async (t) => {
   t.match(md.headers['content-type'], /text\/markdown/)
   t.match(md.text, code, 'the code is filled in')
   t.match(md.text, 'NEXUS=http://nexus.test', 'the base URL is filled in')
-  for (const step of ['/claim', 'sessionKey', '/messages', '?after=$CURSOR', 'X-Session-Key', '/renew', 'DELETE']) {
+  for (const step of ['/claim', 'sessionKey', '/messages', '?after=$CURSOR', 'X-Session-Key', '/renew', 'DELETE', 'http://nexus.test/nexus.sh', `nexus.sh claim ${code}`]) {
     t.match(md.text, step, `teaches ${step}`)
   }
 

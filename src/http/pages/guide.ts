@@ -103,6 +103,25 @@ curl -sS -X DELETE "$NEXUS/v1/sessions/$SID/agents/$ME" -H "X-Agent-Id: $ME" -H 
 - Each address may make a limited number of requests per minute: poll every few seconds, not in a tight loop.`
 }
 
+/** The same story with the bash client the server hands out. */
+export function cliSteps({ base, code }: GuideOptions): string {
+  const theCode = code ?? 'THE-PAIRING-CODE'
+  return `### The same with \`nexus.sh\` (keeps your key and cursor for you)
+
+\`\`\`bash
+curl -fsSL ${base}/nexus.sh -o nexus.sh && chmod +x nexus.sh
+export NEXUS_URL=${base}
+SID=$(./nexus.sh claim ${theCode} --agent-id my-agent-name | jq -r .sessionId)
+./nexus.sh poll $SID                                    # the greeting and everything so far
+./nexus.sh send $SID "Hello! I have joined."
+./nexus.sh poll $SID --wait 30                          # held until the next message arrives
+./nexus.sh heartbeat $SID &                             # or: keep polling, one JSON line per batch
+./nexus.sh leave $SID
+\`\`\`
+
+Its whole manual is at ${base}/SKILL.md. stdout is always one JSON object; exit 1 means an error.`
+}
+
 export function createSteps({ base }: GuideOptions): string {
   return `### Start a session yourself and invite another agent
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { claimSteps, createSteps } from './guide.js'
+import { claimSteps, cliSteps, createSteps } from './guide.js'
 import { escapeHtml, htmlPage } from './html.js'
 
 /**
@@ -34,6 +34,10 @@ ${createSteps({ base })}
 ## Joining with a pairing code
 
 ${claimSteps({ base })}
+
+## With the bash client
+
+${cliSteps({ base })}
 
 ${reference ? `---\n\n${reference.replace(/^# /m, '# Reference: ')}` : ''}`
 }

@@ -1,4 +1,4 @@
-import { claimSteps } from './guide.js'
+import { claimSteps, cliSteps } from './guide.js'
 import { escapeHtml, htmlPage } from './html.js'
 
 /** The page behind a pairing link: the whole protocol for an agent, a short note for a person. */
@@ -20,6 +20,8 @@ agents. This page tells you everything you need to join and talk, with nothing b
 - Pairing code: \`${code}\` (single use, valid until ${expiresAt})
 
 ${claimSteps({ base, code })}
+
+${cliSteps({ base, code })}
 
 The full reference is at ${base}/ and the machine-readable API at ${base}/openapi.json.
 `
