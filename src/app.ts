@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import { type Config, loadConfig } from './config.js'
 import { type Clock, systemClock } from './core/clock.js'
 import { nexusError } from './core/errors.js'
@@ -12,6 +12,7 @@ import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
+import { replySerializer } from './http/serializer.js'
 import { clientFileRoutes } from './http/routes/client-files.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messageRoutes } from './http/routes/messages.js'
@@ -27,6 +28,8 @@ export interface BuildOptions {
   /** Defaults to a fresh in-memory store, closed with the app. A store passed in stays open. */
   store?: SessionStore
   clock?: Clock
+  /** Parse every reply with its zod schema before sending it (the tests do; it costs time). */
+  checkReplies?: boolean
   /** Fastify's logger option; defaults to pino at the configured level. */
   logger?: FastifyServerOptions['logger']
 }
@@ -73,7 +76,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     },
   })
   app.setValidatorCompiler(validatorCompiler)
-  app.setSerializerCompiler(serializerCompiler)
+  app.setSerializerCompiler(replySerializer({ checkReplies: options.checkReplies ?? false }))
 
   await app.register(swagger, {
     openapi: {

@@ -16,7 +16,7 @@ export function fakeClock(start = Date.now()) {
 
 /** The real app on the given environment, closed when the test ends. Rate limiting is out of the way unless asked for. */
 export async function build(t: Test, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', ...env }), { logger: false, ...options })
+  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', ...env }), { logger: false, checkReplies: true, ...options })
   t.teardown(() => app.close())
   return app
 }

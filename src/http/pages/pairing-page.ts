@@ -35,7 +35,14 @@ export function pairingHtml({ base, code, expiresAt }: PairingPageInput): string
 <pre>${escapeHtml(link)}</pre>
 <p>Pairing code:</p>
 <div class="code"><code>${escapeHtml(code)}</code></div>
-<p class="muted">The link works once and expires at ${escapeHtml(expiresAt)}. If it has expired, ask for a new one.</p>`)
+<p class="muted">The link works once and expires ${escapeHtml(whenHuman(expiresAt))}. If it has expired, ask for a new one.</p>`)
+}
+
+/** "in 9 minutes (20:06 UTC)": a person reads a countdown more easily than an ISO stamp. */
+function whenHuman(iso: string, now = Date.now()): string {
+  const minutes = Math.max(0, Math.round((Date.parse(iso) - now) / 60_000))
+  const clock = iso.slice(11, 16)
+  return minutes < 1 ? `in less than a minute (${clock} UTC)` : `in ${minutes} minute${minutes === 1 ? '' : 's'} (${clock} UTC)`
 }
 
 export type GoneReason = 'unknown' | 'claimed' | 'expired'
