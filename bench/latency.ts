@@ -1,0 +1,151 @@
+import { setMaxListeners } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { Pool } from 'undici'
+import type { BenchSession } from './fixtures.js'
+
+export interface LatencyResult {
+  transport: 'long-poll' | 'sse'
+  sent: number
+  received: number
+  duplicates: number
+  outOfOrder: number
+  p50ms: number
+  p99ms: number
+  maxms: number
+  valid: boolean
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/**
+ * Delivery latency from the moment a send is issued to the moment the receiving agent has the
+ * message, at `rate` messages per second spread across the sessions, each session with one
+ * receiver on long-poll or SSE. Valid only if every message arrived exactly once and in order.
+ */
+export async function deliveryLatency(base: string, sessions: BenchSession[], transport: 'long-poll' | 'sse', rate = 1000, seconds = 5): Promise<LatencyResult> {
+  const receivers = new Pool(base, { connections: sessions.length + 4, pipelining: 1 })
+  const senders = new Pool(base, { connections: 32, pipelining: 1 })
+  const stop = new AbortController()
+  setMaxListeners(0, stop.signal)
+  const total = rate * seconds
+  const sentAt = new Float64Array(total)
+  const latency: number[] = []
+  const counts = new Uint8Array(total)
+  const lastSeq = new Map<number, number>()
+  let received = 0
+  let duplicates = 0
+  let outOfOrder = 0
+  let allReceived: () => void = () => {}
+  const done = new Promise<void>((resolve) => (allReceived = resolve))
+
+  const record = (sessionIndex: number, text: string) => {
+    const now = performance.now()
+    const seq = Number(text.slice(4, text.indexOf(' ', 4)))
+    if (counts[seq]! > 0) duplicates++
+    counts[seq]!++
+    if ((lastSeq.get(sessionIndex) ?? -1) > seq) outOfOrder++
+    lastSeq.set(sessionIndex, seq)
+    latency.push(now - sentAt[seq]!)
+    if (++received >= total) allReceived()
+  }
+
+  // Each session's current cursor, so receivers start at the tail and see only this run's messages.
+  const starts = await Promise.all(sessions.map(async (s) => {
+    const res = await receivers.request({ method: 'GET', path: `/v1/sessions/${s.id}/messages?after=999999999`, headers: { 'x-agent-id': 'guest' } })
+    return (await res.body.json() as { nextCursor: string }).nextCursor
+  }))
+
+  const longPoll = async (index: number) => {
+    const session = sessions[index]!
+    let cursor = starts[index]!
+    while (!stop.signal.aborted) {
+      try {
+        const res = await receivers.request({
+          method: 'GET',
+          path: `/v1/sessions/${session.id}/messages?after=${cursor}&wait=30`,
+          headers: { 'x-agent-id': 'guest' },
+          signal: stop.signal,
+        })
+        const page = await res.body.json() as { messages: { text: string }[]; nextCursor: string }
+        for (const m of page.messages) record(index, m.text)
+        cursor = page.nextCursor
+      } catch {
+        return
+      }
+    }
+  }
+
+  const sse = async (index: number) => {
+    const session = sessions[index]!
+    try {
+      const res = await receivers.request({
+        method: 'GET',
+        path: `/v1/sessions/${session.id}/events?agentId=guest&after=${starts[index]}`,
+        signal: stop.signal,
+      })
+      const decoder = new TextDecoder()
+      let buffer = ''
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Buffer, { stream: true })
+        let split: number
+        while ((split = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, split)
+          buffer = buffer.slice(split + 2)
+          const data = block.indexOf('\ndata: ')
+          if (block.includes('event: message') && data >= 0) record(index, (JSON.parse(block.slice(data + 7)) as { text: string }).text)
+        }
+      }
+    } catch {
+      // aborted at the end of the run
+    }
+  }
+
+  const loops = sessions.map((_, index) => (transport === 'sse' ? sse(index) : longPoll(index)))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+
+  // The sender: `rate` per second in ticks of 10 ms, round-robin over the sessions.
+  let seq = 0
+  const perTick = Math.max(1, Math.round(rate / 100))
+  const sends: Promise<unknown>[] = []
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      for (let i = 0; i < perTick && seq < total; i++, seq++) {
+        const n = seq
+        const session = sessions[n % sessions.length]!
+        const text = `seq ${n} ` + 'x'.repeat(240)
+        sentAt[n] = performance.now()
+        sends.push(senders.request({
+          method: 'POST',
+          path: `/v1/sessions/${session.id}/messages`,
+          headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
+          body: JSON.stringify({ text }),
+        }).then((res) => res.body.dump()))
+      }
+      if (seq >= total) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 10)
+  })
+  await Promise.all(sends)
+  await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))])
+  stop.abort()
+  await Promise.allSettled(loops)
+  await Promise.all([receivers.destroy(), senders.destroy()])
+
+  latency.sort((a, b) => a - b)
+  return {
+    transport,
+    sent: total,
+    received,
+    duplicates,
+    outOfOrder,
+    p50ms: percentile(latency, 50),
+    p99ms: percentile(latency, 99),
+    maxms: latency.at(-1) ?? Number.NaN,
+    valid: received === total && duplicates === 0 && outOfOrder === 0,
+  }
+}

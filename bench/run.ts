@@ -1,0 +1,122 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, totalmem } from 'node:os'
+import { makeSessions, message256, sendText } from './fixtures.js'
+import { deliveryLatency } from './latency.js'
+import { idleSessions, idleWaiters } from './memory.js'
+import { pinSelf, startBare, startNexus } from './processes.js'
+import { bareEcho, bareGet, polls, sends } from './throughput.js'
+
+/**
+ * `npm run bench`: Nexus against the ceiling of this machine (a bare Fastify process), measured
+ * in one run so the ratios mean something on a shared, noisy machine. Prints one table and
+ * writes bench/results/latest.json. How to read it: bench/README.md.
+ */
+
+interface Row {
+  figure: string
+  value: string
+  target: string
+  met: boolean | null
+}
+
+const rows: Row[] = []
+const results: Record<string, unknown> = {}
+const row = (figure: string, value: string, target: string, met: boolean | null) => {
+  rows.push({ figure, value, target, met })
+  process.stderr.write(`  ${figure}: ${value}\n`)
+}
+const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : String(n))
+const only = process.argv.slice(2)
+const wanted = (name: string) => only.length === 0 || only.includes(name)
+
+const placement = pinSelf()
+process.stderr.write(`bench: ${placement}\n`)
+results.machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), placement }
+
+if (wanted('http')) {
+  process.stderr.write('throughput and latency (memory store)\n')
+  const bare = await startBare()
+  const nexus = await startNexus({ MAX_MESSAGES_PER_SESSION: '100000' })
+  try {
+    const sessions = await makeSessions(nexus.base, 100)
+    const echo = await bareEcho(bare.base)
+    const send = await sends(nexus.base, sessions)
+    results.send = { bareEcho: echo, nexus: send }
+    row('send: acknowledged 256 B messages/s, 100 sessions', `${fixed(send.rps, 0)} (bare echo ${fixed(echo.rps, 0)})`, '', null)
+    row('send ratio to bare POST echo', fixed(send.rps / echo.rps), '>= 0.7', send.rps / echo.rps >= 0.7 && send.non2xx === 0)
+
+    for (const s of sessions) for (let i = 0; i < 100; i++) await sendText(nexus.base, s, message256(i))
+    const tails = new Map<string, number>()
+    for (const s of sessions) tails.set(s.id, Number((await sendText(nexus.base, s, 'tail')).cursor))
+    const get = await bareGet(bare.base)
+    const tailPoll = await polls(nexus.base, sessions, (s) => tails.get(s.id)!)
+    const pagePoll = await polls(nexus.base, sessions, (s) => tails.get(s.id)! - 101)
+    results.poll = { bareGet: get, tail: tailPoll, page100: pagePoll }
+    row('poll at the tail (nothing new)/s', `${fixed(tailPoll.rps, 0)} (bare GET ${fixed(get.rps, 0)})`, '', null)
+    row('poll ratio to bare GET, at the tail', fixed(tailPoll.rps / get.rps), '>= 0.8', tailPoll.rps / get.rps >= 0.8 && tailPoll.non2xx === 0)
+    row('poll ratio to bare GET, full page of 100 (~40 KB)', fixed(pagePoll.rps / get.rps), '(for reference)', null)
+
+    for (const transport of ['long-poll', 'sse'] as const) {
+      const latency = await deliveryLatency(nexus.base, sessions, transport)
+      results[`latency_${transport}`] = latency
+      const target = transport === 'sse' ? 2 : 5
+      row(`delivery ${transport}, 1000 msg/s over 100 sessions: p50 / p99 / max ms`, `${fixed(latency.p50ms)} / ${fixed(latency.p99ms)} / ${fixed(latency.maxms)}`, `p99 < ${target}`, latency.p99ms < target)
+      row(`delivery ${transport}: received exactly once, in order`, `${latency.received}/${latency.sent}, dup ${latency.duplicates}, disorder ${latency.outOfOrder}`, 'all', latency.valid)
+    }
+  } finally {
+    await Promise.all([bare.stop(), nexus.stop()])
+  }
+}
+
+const gcArgs = ['--expose-gc', '--require', './bench/gc-on-signal.cjs']
+
+if (wanted('memory')) {
+  process.stderr.write('memory\n')
+  const nexus = await startNexus({ NODE_OPTIONS: gcArgs.join(' ') })
+  try {
+    const sessions = await makeSessions(nexus.base, 100)
+    const waiters = await idleWaiters(nexus, sessions, 10_000)
+    results.idleWaiters = waiters
+    row('memory per idle long-poll waiter (10,000 held)', `${fixed(waiters.bytesPer / 1024)} KB`, '< 10 KB', waiters.bytesPer < 10 * 1024 && waiters.answeredEarly === 0)
+  } finally {
+    await nexus.stop()
+  }
+  const fresh = await startNexus({ NODE_OPTIONS: gcArgs.join(' ') })
+  try {
+    const idle = await idleSessions(fresh, 100_000)
+    results.idleSessions = idle
+    row('memory per idle session (100,000 held, no messages)', `${fixed(idle.bytesPer, 0)} B`, '< 1 KB', idle.bytesPer < 1024 && idle.failed === 0)
+  } finally {
+    await fresh.stop()
+  }
+}
+
+if (wanted('redaction') && existsSync(new URL('./redact.ts', import.meta.url))) {
+  process.stderr.write('redaction\n')
+  const { runRedactionBench } = await import('./redact.js')
+  const redaction = (await runRedactionBench()) as Record<string, number>
+  results.redaction = redaction
+  row('redaction, ordinary chat text', `${fixed(redaction.ordinaryMBps!, 1)} MB/s`, '>= 50 MB/s', redaction.ordinaryMBps! >= 50)
+  row('redaction, secret-dense text', `${fixed(redaction.denseMBps!, 1)} MB/s`, '', null)
+}
+
+if (wanted('cli') && existsSync(new URL('./cli.ts', import.meta.url))) {
+  process.stderr.write('nexus.sh\n')
+  const { runCliBench } = await import('./cli.js')
+  const cli = await runCliBench()
+  results.cli = cli
+  for (const [command, pair] of [['send', cli.send], ['poll', cli.poll]] as const) {
+    row(`nexus.sh ${command} over plain curl (${pair.calls} calls, ${fixed(pair.cliPerCall, 1)} vs ${fixed(pair.curlPerCall, 1)} ms each)`, fixed(pair.ratio), '< 2', pair.ratio < 2)
+  }
+}
+
+const width = Math.max(...rows.map((r) => r.figure.length))
+const valueWidth = Math.max(...rows.map((r) => r.value.length))
+process.stdout.write(`\n${'figure'.padEnd(width)}  ${'value'.padEnd(valueWidth)}  target\n`)
+for (const r of rows) {
+  const verdict = r.met === null ? '' : r.met ? '  met' : '  NOT met'
+  process.stdout.write(`${r.figure.padEnd(width)}  ${r.value.padEnd(valueWidth)}  ${r.target}${verdict}\n`)
+}
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), rows, results }, null, 2))
+process.stdout.write('\nwritten to bench/results/latest.json\n')
