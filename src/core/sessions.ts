@@ -5,7 +5,7 @@ import { hashSessionKey, isSessionId, newMessageId, newSessionId, newSessionKey 
 import type { CreateSessionInput, SendInput } from './inputs.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
-import { Wake } from './wake.js'
+import { Wake, type WaitHandle } from './wake.js'
 import type { JsonValue, MemberRecord, MessageDraft, SessionEvent, SessionRecord, SessionStore, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
@@ -164,7 +164,7 @@ export class SessionService {
    * none is, the session's latest cursor or `after` if that is smaller: a client that sends it
    * back never skips nor repeats a message.
    */
-  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest, signal?: AbortSignal): Promise<Page> {
+  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest, handle?: WaitHandle): Promise<Page> {
     const agentId = requireAgentId(rawAgentId)
     this.#requireSessionId(sessionId)
     await this.#removeIdle(sessionId)
@@ -175,10 +175,10 @@ export class SessionService {
     const wake = new Wake(this.#store, sessionId, agentId, request.after ?? -1)
     const release = () => wake.release()
     this.#waiting.add(release)
-    signal?.addEventListener('abort', release, { once: true })
+    handle?.attach(release)
     try {
       const page = await this.#read(sessionId, agentId, request)
-      if (page.messages.length > 0 || signal?.aborted) return page
+      if (page.messages.length > 0 || handle?.gone) return page
       const reason = await wake.wait(waitMs)
       if (reason === 'ended') throw nexusError('session_not_found')
       if (reason === 'removed') throw nexusError('agent_not_in_session')
@@ -186,7 +186,7 @@ export class SessionService {
     } finally {
       wake.stop()
       this.#waiting.delete(release)
-      signal?.removeEventListener('abort', release)
+      handle?.attach(undefined)
     }
   }
 

@@ -48,3 +48,28 @@ export class Wake {
     this.#resolve?.(reason)
   }
 }
+
+/**
+ * How a way in ends a long-poll early (its client went away). A plain object rather than an
+ * AbortController: thousands of idle waiters each hold one, and an AbortSignal with a listener
+ * costs about 1.2 KB where this costs a few dozen bytes.
+ */
+export class WaitHandle {
+  #gone = false
+  #release: (() => void) | undefined
+
+  get gone(): boolean {
+    return this.#gone
+  }
+
+  /** The client is gone: end the wait now, or never start one. */
+  cancel(): void {
+    this.#gone = true
+    this.#release?.()
+  }
+
+  /** Called by the core while a wait is in progress. */
+  attach(release: (() => void) | undefined): void {
+    this.#release = release
+  }
+}

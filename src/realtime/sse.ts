@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { isNexusError, nexusError } from '../core/errors.js'
 import { cursorSchema } from '../core/inputs.js'
 import type { Page } from '../core/sessions.js'
+import { WaitHandle } from '../core/wake.js'
 import { type App, type RouteContext, typed } from '../http/context.js'
 import { errors, sessionParams } from '../http/schemas.js'
 import { messageView } from '../http/views.js'
@@ -57,21 +58,21 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     })
     out.write('retry: 2000\n\n')
 
-    const gone = new AbortController()
+    const handle = new WaitHandle()
     const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), config.sseKeepAliveSeconds * 1000)
-    out.once('close', () => gone.abort())
+    out.once('close', () => handle.cancel())
 
     /** Writes, and waits for the socket to drain when its buffer is full: a slow reader slows only itself. */
     const write = async (chunk: string) => {
-      if (!out.write(chunk) && !gone.signal.aborted) {
+      if (!out.write(chunk) && !handle.gone) {
         await new Promise<void>((resolve) => {
           const done = () => {
             out.off('drain', done)
-            gone.signal.removeEventListener('abort', done)
+            out.off('close', done)
             resolve()
           }
           out.once('drain', done)
-          gone.signal.addEventListener('abort', done, { once: true })
+          out.once('close', done)
         })
       }
     }
@@ -85,19 +86,19 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     try {
       await writePage(first)
       let cursor = first.nextCursor
-      while (!gone.signal.aborted && !sessions.closing) {
-        const page = await sessions.poll(request.params.id, agentId, { after: cursor, waitMs: STREAM_WAIT_MS }, gone.signal)
+      while (!handle.gone && !sessions.closing) {
+        const page = await sessions.poll(request.params.id, agentId, { after: cursor, waitMs: STREAM_WAIT_MS }, handle)
         await writePage(page)
         cursor = page.nextCursor
       }
-      if (sessions.closing && !gone.signal.aborted) await write('event: shutdown\ndata: {}\n\n')
+      if (sessions.closing && !handle.gone) await write('event: shutdown\ndata: {}\n\n')
     } catch (err) {
       if (!isNexusError(err)) request.log.error({ err }, 'event stream failed')
       const event = isNexusError(err) && err.code === 'session_not_found' ? 'session_expired'
         : isNexusError(err) && err.code === 'agent_not_in_session' ? 'agent_removed'
         : 'error'
       const body = isNexusError(err) ? { error: err.code, message: err.message } : { error: 'internal_error', message: 'The stream failed.' }
-      if (!gone.signal.aborted) out.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`)
+      if (!handle.gone) out.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`)
     } finally {
       clearInterval(keepAlive)
       release()

@@ -1,4 +1,5 @@
 import { pollSchema, sendSchema } from '../../core/inputs.js'
+import { WaitHandle } from '../../core/wake.js'
 import { type App, type RouteContext, typed } from '../context.js'
 import { agentHeaders, agentKeyHeaders, errors, page, sent, sessionParams } from '../schemas.js'
 import { iso, pageView } from '../views.js'
@@ -45,13 +46,13 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
 
     // Long-poll: hold a slot, and end the wait the moment the client goes away.
     const release = holds.acquire(request.ip)
-    const gone = new AbortController()
+    const handle = new WaitHandle()
     const onClose = () => {
-      if (!reply.raw.writableFinished) gone.abort()
+      if (!reply.raw.writableFinished) handle.cancel()
     }
     reply.raw.once('close', onClose)
     try {
-      const page = await sessions.poll(request.params.id, request.headers['x-agent-id'], { ...query, waitMs: wait * 1000 }, gone.signal)
+      const page = await sessions.poll(request.params.id, request.headers['x-agent-id'], { ...query, waitMs: wait * 1000 }, handle)
       return pageView(page)
     } finally {
       release()
