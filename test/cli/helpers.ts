@@ -33,15 +33,7 @@ export async function startServer(t: Test, env: Record<string, string> = {}, clo
 }
 
 /** A clock the test moves by hand, for expiry without sleeping. */
-export function fakeClock(start = Date.now()) {
-  let now = start
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms
-    },
-  }
-}
+export { fakeClock } from '../helpers.js'
 
 /** A fresh HOME for one agent, removed when the test ends. */
 export function makeHome(t: Test): string {
