@@ -1,0 +1,35 @@
+import type { Config } from '../config.js'
+import { MemoryStore } from './memory.js'
+import { RedisStore, type RedisStoreOptions } from './redis.js'
+import type { SessionStore } from './store.js'
+
+export interface StoreDeps {
+  /** Where the Redis store reports connection trouble (the app's logger). */
+  log?: RedisStoreOptions['log']
+}
+
+/** The store the configuration asks for: STORE=memory (the default) or STORE=redis. */
+export function createStore(config: Config, deps: StoreDeps = {}): SessionStore {
+  const limits = { maxSessions: config.limits.maxSessions, maxMessagesPerSession: config.limits.maxMessagesPerSession }
+  if (config.store.kind === 'redis') {
+    return new RedisStore({ ...limits, url: config.store.redisUrl, prefix: config.store.redisPrefix, ...(deps.log ? { log: deps.log } : {}) })
+  }
+  return new MemoryStore(limits)
+}
+
+/**
+ * What the app needs from a store beyond the contract: whether it is reachable (for /health) and,
+ * for a shared store, the Redis connection the rate limiter counts on, so the limit holds across
+ * instances. Only here does anything look at which store runs.
+ */
+export function storeFacilities(store: SessionStore): {
+  reachable: () => Promise<boolean>
+  rateLimit?: { redis: RedisStore['client']; nameSpace: string }
+} {
+  if (store instanceof RedisStore) {
+    return { reachable: () => store.ping(), rateLimit: { redis: store.client, nameSpace: `${store.prefix}rate:` } }
+  }
+  return { reachable: async () => true }
+}
+
+export type { SessionStore } from './store.js'

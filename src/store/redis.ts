@@ -1,0 +1,560 @@
+import { Redis } from 'ioredis'
+import { nexusError } from '../core/errors.js'
+import { SessionEvents } from './redis/events.js'
+import { type Script, scripts } from './redis/scripts.js'
+import type {
+  AppendOutcome,
+  ClaimOutcome,
+  CreateOutcome,
+  JoinOutcome,
+  JsonValue,
+  LeaveOutcome,
+  MemberRecord,
+  MessageDraft,
+  NewMember,
+  NewSession,
+  PairingCodeRecord,
+  ReadOutcome,
+  ReadRequest,
+  RenewOutcome,
+  SessionEvent,
+  SessionRecord,
+  SessionStore,
+  StatusOutcome,
+  StoredMessage,
+  StoreLimits,
+  StoreStats,
+} from './store.js'
+
+export interface RedisStoreOptions extends StoreLimits {
+  /** Default redis://127.0.0.1:6379. Ignored when `client` is given. */
+  url?: string
+  /** A client to use instead of opening one; it is left open by close(). */
+  client?: Redis
+  /** Put before every key and channel; default `nexus:`. No braces: keys carry a {hash tag}. */
+  prefix?: string
+  /**
+   * Redis forgets a session's keys this long after its expiresAt (expiry is decided by the `now`
+   * the core passes; the margin absorbs clock differences between instances). Default 60 s.
+   */
+  expiryMarginMs?: number
+  /** A command without a reply by then fails (Redis paused or the network gone). Default 500. */
+  commandTimeoutMs?: number
+  /** At start, how long a subscription waits for the first connection. Default 2000. */
+  connectWaitMs?: number
+  /** How long a session's subscription outlives its last listener. Default 10 s. */
+  lingerMs?: number
+  /** Connection trouble and failed bookkeeping, once per episode (pino's signature fits). */
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
+}
+
+/** Index and counter changes are sent at least this often, */
+const ACCOUNT_INTERVAL_MS = 50
+/** or as soon as this many sessions have some. */
+const ACCOUNT_BATCH = 500
+/** Sessions the sweep takes from the index per script call. */
+const SWEEP_BATCH = 200
+/** Seconds a client is asked to wait when Redis cannot be reached. */
+const UNAVAILABLE_RETRY_SECONDS = 2
+/**
+ * Replies that mean "Redis is not serving right now", not "the command is wrong". OOM (Redis at
+ * maxmemory under noeviction) is refused at a script's first write, before it changed anything.
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|MISCONF|OOM)\b|OOM command not allowed/
+
+type Reply = unknown[]
+
+/**
+ * The SessionStore on Redis, for many Nexus instances sharing one state. Every multi-key step is
+ * one Lua script (./redis/scripts.ts) run on the keys of one session, which share the hash tag
+ * `{<sessionId>}`; the global bookkeeping (the session index for maxSessions and stats, the agent
+ * and message counters) lives under `{global}` and is kept by separate scripts. Expiry is decided
+ * inside the scripts by the `now` passed in, and Redis key expiry (PEXPIREAT expiresAt + margin)
+ * forgets what nobody sweeps. Events go out on a channel per session, published by the scripts.
+ * The design and its trade-offs: references/scaling.md.
+ */
+export class RedisStore implements SessionStore {
+  readonly kind = 'redis'
+  /** The command connection, shared with the rate limiter when the app runs on Redis. */
+  readonly client: Redis
+  readonly prefix: string
+  readonly #limits: StoreLimits
+  readonly #ownsClient: boolean
+  readonly #margin: string
+  readonly #connectWaitMs: number
+  readonly #events: SessionEvents
+  readonly #log: RedisStoreOptions['log']
+  readonly #global: string[]
+  #down = false
+  /** A command timed out and no PING has been answered since. */
+  #silent = false
+  /** Index and counter changes not yet sent (see #account). */
+  readonly #pending = new Map<string, { expiresAt: number | undefined; set: boolean; members: number }>()
+  #pendingMessages = 0
+  #pendingNow = 0
+  #flushTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(options: RedisStoreOptions) {
+    this.#limits = { maxSessions: options.maxSessions, maxMessagesPerSession: options.maxMessagesPerSession }
+    this.prefix = options.prefix ?? 'nexus:'
+    if (/[{}]/.test(this.prefix)) throw new Error('The Redis key prefix must not hold braces.')
+    this.#margin = String(options.expiryMarginMs ?? 60_000)
+    this.#connectWaitMs = options.connectWaitMs ?? 2000
+    this.#log = options.log
+    this.#ownsClient = options.client === undefined
+    this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', {
+      // Fail fast while Redis is away: nothing is retried (a retried append could be stored
+      // twice), a silent server times out, and once the first connection is up nothing queues
+      // either (see 'ready' below); reconnect forever in the background.
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs ?? 500,
+      connectTimeout: 2000,
+      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+      autoResubscribe: false,
+    })
+    this.client.on('error', (err: Error) => {
+      if (this.#down || this.#closed) return
+      this.#down = true
+      this.#log?.warn({ err: { message: err.message } }, 'redis unreachable; answering 503 store_unavailable until it returns')
+    })
+    this.client.on('ready', () => {
+      // Commands sent while connecting at start wait for the connection; after that, while it
+      // is down, they fail at once (503) instead of piling up.
+      if (this.#ownsClient) this.client.options.enableOfflineQueue = false
+      // Load every script now, so EVALSHA finds it (after a restart Redis has forgotten them).
+      for (const script of Object.values(scripts)) this.client.script('LOAD', script.lua).catch(() => {})
+      if (this.#down) this.#log?.info({}, 'redis reachable again')
+      this.#down = false
+    })
+    const p = this.prefix
+    this.#global = [`${p}{global}:sessions`, `${p}{global}:members`, `${p}{global}:agents`, `${p}{global}:messages`]
+    this.#events = new SessionEvents({
+      connect: () => this.client.duplicate({ enableOfflineQueue: false, autoResubscribe: false }),
+      channelOf: (id) => this.#channel(id),
+      lastCursors: (ids) => this.#lastCursors(ids),
+      connectWaitMs: this.#connectWaitMs,
+      lingerMs: options.lingerMs ?? 10_000,
+      unavailable,
+      report: (message, err) => this.#log?.warn({ err: err instanceof Error ? { message: err.message } : err }, message),
+    })
+  }
+
+  async create(input: NewSession, now: number): Promise<CreateOutcome> {
+    const expiresAt = now + input.ttlSeconds * 1000
+    if (this.#pending.size > 0) this.#background(this.#flush())
+    const reserved = await this.#runGlobal(scripts.reserve, [
+      String(now), input.id, String(expiresAt), String(this.#limits.maxSessions), input.creator ? '1' : '0', input.greeting ? '1' : '0',
+    ])
+    if (reserved !== 1) return { ok: false, reason: 'capacity' }
+    try {
+      const created = await this.#runSession(scripts.create, input.id, now, [
+        String(input.ttlSeconds),
+        String(input.maxAgents),
+        input.creatorAgentId ?? '',
+        input.creator?.agentId ?? '',
+        input.creator?.keyHash ?? '',
+        input.greeting ? encode(input.greeting, now) : '',
+      ])
+      if (created !== 'ok') throw new Error(`session ${input.id} already exists`)
+    } catch (err) {
+      this.#background(this.#runGlobal(scripts.release, [input.id]))
+      throw err
+    }
+    return {
+      ok: true,
+      session: {
+        id: input.id,
+        ttlSeconds: input.ttlSeconds,
+        maxAgents: input.maxAgents,
+        creatorAgentId: input.creatorAgentId,
+        createdAt: now,
+        expiresAt,
+        lastCursor: 0,
+      },
+    }
+  }
+
+  async status(sessionId: string, now: number): Promise<StatusOutcome> {
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.status, sessionId, now, [])) as Reply | null
+    if (!reply) return null
+    return { session: toSession(sessionId, reply[0] as string[]), members: toMembers(reply[1] as string[]) }
+  }
+
+  async join(sessionId: string, member: NewMember, now: number): Promise<JoinOutcome> {
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.join, sessionId, now, [member.agentId, member.keyHash])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'session_full' | 'agent_id_taken' }
+    const session = toSession(sessionId, reply[1] as string[])
+    this.#account(sessionId, now, session.expiresAt, 'gt', 1, 0)
+    return { ok: true, session, agentCount: reply[2] as number }
+  }
+
+  async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.append, sessionId, now, [
+      draft.agentId, keyHash ?? '', encode(draft, now), String(this.#limits.maxMessagesPerSession),
+    ])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
+    const session = toSession(sessionId, reply[1] as string[])
+    this.#account(sessionId, now, session.expiresAt, 'gt', 0, 1)
+    return { ok: true, message: { ...draft, cursor: session.lastCursor, createdAt: now }, session }
+  }
+
+  async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.read, sessionId, now, [
+      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0',
+    ])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' }
+    const start = reply[2] as number
+    const outcome: ReadOutcome = {
+      ok: true,
+      session: toSession(sessionId, reply[1] as string[]),
+      messages: (reply[6] as string[]).map((raw, i) => decode(raw, start + i)),
+      hasMore: reply[3] === 1,
+      oldestCursor: reply[4] as number,
+      droppedThrough: reply[5] as number,
+    }
+    if (request.withMembers) outcome.members = toMembers(reply[7] as string[])
+    return outcome
+  }
+
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.renew, sessionId, now, [agentId, ttlSeconds === undefined ? '' : String(ttlSeconds)])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' }
+    const session = toSession(sessionId, reply[1] as string[])
+    this.#account(sessionId, now, session.expiresAt, 'set', 0, 0)
+    return { ok: true, session, agents: toMembers(reply[2] as string[]).map((m) => m.agentId) }
+  }
+
+  async leave(sessionId: string, agentId: string, keyHash: string, now: number): Promise<LeaveOutcome> {
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.leave, sessionId, now, [agentId, keyHash])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'creator' | 'agent_not_found' | 'bad_key' }
+    this.#account(sessionId, now, undefined, 'gt', -1, 0)
+    return { ok: true, session: toSession(sessionId, reply[1] as string[]) }
+  }
+
+  async removeIdleMembers(sessionId: string, idleBefore: number, now: number): Promise<string[]> {
+    await this.#sync(sessionId)
+    const removed = (await this.#runSession(scripts.removeIdle, sessionId, now, [String(idleBefore)])) as string[]
+    if (removed.length > 0) this.#account(sessionId, now, undefined, 'gt', -removed.length, 0)
+    return removed
+  }
+
+  /**
+   * Two steps, each atomic: reserve the code's name (SET NX on its index key, which maps the code
+   * to its session), then store the record on the session's slot if the session is live. A
+   * reservation whose session is gone is taken back.
+   */
+  async createCode(code: PairingCodeRecord, now: number): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }> {
+    const index = this.#codeIndex(code.code)
+    const reserved = await this.#command(() =>
+      this.client.call('SET', index, code.sessionId, 'PXAT', String(code.forgetAt + Number(this.#margin)), 'NX'),
+    )
+    if (reserved === null) return { ok: false, reason: 'exists' }
+    try {
+      await this.#sync(code.sessionId)
+      const outcome = (await this.#runSession(scripts.createCode, code.sessionId, now, [String(code.expiresAt), String(code.forgetAt)], [
+        this.#codeKey(code.sessionId, code.code),
+      ])) as 'ok' | 'exists' | 'session_not_found'
+      if (outcome === 'ok') return { ok: true }
+      await this.#command(() => this.client.del(index))
+      return { ok: false, reason: outcome }
+    } catch (err) {
+      this.#background(this.#command(() => this.client.del(index)))
+      throw err
+    }
+  }
+
+  async getCode(code: string, now: number): Promise<PairingCodeRecord | null> {
+    const sessionId = await this.#command(() => this.client.get(this.#codeIndex(code)))
+    if (sessionId === null) return null
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.getCode, sessionId, now, [], [this.#codeKey(sessionId, code)])) as string[] | null
+    if (!reply) return null
+    return {
+      code,
+      sessionId,
+      expiresAt: Number(reply[0]),
+      claimedAt: reply[1] === '' ? null : Number(reply[1]),
+      forgetAt: Number(reply[2]),
+    }
+  }
+
+  /**
+   * The index key names the session (it never changes while it exists); the claim itself is one
+   * script on the session's slot that checks the code, joins and spends it together.
+   */
+  async claim(code: string, member: NewMember, now: number): Promise<ClaimOutcome> {
+    const sessionId = await this.#command(() => this.client.get(this.#codeIndex(code)))
+    if (sessionId === null) return { ok: false, reason: 'code_not_found' }
+    await this.#sync(sessionId)
+    const reply = (await this.#runSession(scripts.claim, sessionId, now, [member.agentId, member.keyHash], [
+      this.#codeKey(sessionId, code),
+    ])) as Reply
+    if (reply[0] !== 'ok') {
+      return { ok: false, reason: reply[0] as 'code_not_found' | 'code_expired_or_used' | 'session_not_found' | 'session_full' | 'agent_id_taken' }
+    }
+    const session = toSession(sessionId, reply[1] as string[])
+    this.#account(sessionId, now, session.expiresAt, 'gt', 1, 0)
+    return { ok: true, session, agentCount: reply[2] as number }
+  }
+
+  /**
+   * Redis key expiry forgets sessions and codes by itself; the sweep takes expired sessions out of
+   * the index (and their members out of the count) and ends each one, which tells its watchers.
+   * Instances sweeping at once split the work: each id leaves the index exactly once.
+   */
+  async sweep(now: number): Promise<number> {
+    if (this.#pending.size > 0) this.#background(this.#flush())
+    let removed = 0
+    for (;;) {
+      const ids = (await this.#runGlobal(scripts.sweep, [String(now), String(SWEEP_BATCH)])) as string[]
+      await Promise.all(ids.map(async (id) => {
+        await this.#sync(id).catch(() => {})
+        const alive = (await this.#runSession(scripts.end, id, now, [])) as [number, number] | null
+        if (alive) this.#account(id, now, alive[0], 'set', alive[1], 0)
+        else removed++
+      }))
+      if (ids.length < SWEEP_BATCH) return removed
+    }
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    await this.#flush().catch(() => {})
+    const [activeSessions, totalAgents, totalMessages] = (await this.#runGlobal(scripts.stats, [String(now)])) as [number, number, number]
+    return { activeSessions, totalAgents, totalMessages }
+  }
+
+  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void {
+    return this.#events.watch(sessionId, listener)
+  }
+
+  /** Whether Redis answers a PING within `timeoutMs`. */
+  async ping(timeoutMs = 500): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const answer = await Promise.race([
+        this.#command(() => this.client.ping()),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), timeoutMs)
+        }),
+      ])
+      return answer === 'PONG'
+    } catch {
+      return false
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#flush().catch(() => {})
+    await this.#events.close()
+    if (!this.#ownsClient) return
+    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect())
+    else this.client.disconnect()
+  }
+
+  // Keys. Every key of a session carries its hash tag, so one script touches one slot.
+
+  #sessionKeys(sessionId: string): [string, string] {
+    return [`${this.prefix}{${sessionId}}:session`, `${this.prefix}{${sessionId}}:log`]
+  }
+
+  #channel(sessionId: string): string {
+    return `${this.prefix}{${sessionId}}:events`
+  }
+
+  #codeKey(sessionId: string, code: string): string {
+    return `${this.prefix}{${sessionId}}:code:${code}`
+  }
+
+  #codeIndex(code: string): string {
+    return `${this.prefix}code:${code}`
+  }
+
+  // Running commands.
+
+  /** Events of a watched session must be heard before we change it: wait for its subscription. */
+  async #sync(sessionId: string): Promise<void> {
+    const pending = this.#events.ready(sessionId)
+    if (pending) await pending.catch((err: unknown) => {
+      throw storeError(err)
+    })
+  }
+
+  #runSession(script: Script, sessionId: string, now: number, args: string[], extraKeys: string[] = []): Promise<unknown> {
+    return this.#run(script, [...this.#sessionKeys(sessionId), ...extraKeys], [this.#channel(sessionId), String(now), this.#margin, ...args])
+  }
+
+  #runGlobal(script: Script, args: string[]): Promise<unknown> {
+    return this.#run(script, this.#global, args)
+  }
+
+  /** EVALSHA, loading the script on first use (or after Redis lost its script cache). */
+  #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    return this.#command(async () => {
+      try {
+        return await this.client.evalsha(script.sha, keys.length, ...keys, ...args)
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return this.client.eval(script.lua, keys.length, ...keys, ...args)
+        throw err
+      }
+    })
+  }
+
+  /**
+   * Runs a command; any failure to reach Redis becomes `store_unavailable`. A command that timed
+   * out means Redis (or the way to it) is silent: until a probe PING is answered, commands fail
+   * at once instead of each waiting out its own timeout.
+   */
+  async #command<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#silent) throw unavailable()
+    try {
+      return await command()
+    } catch (err) {
+      if (err instanceof Error && err.message === 'Command timed out') this.#probe()
+      throw storeError(err)
+    }
+  }
+
+  #probe(): void {
+    if (this.#silent || this.#closed) return
+    this.#silent = true
+    const ping = () => {
+      this.client.ping().then(
+        () => {
+          this.#silent = false
+        },
+        () => {
+          if (this.#closed) this.#silent = false
+          else setTimeout(ping, 100).unref()
+        },
+      )
+    }
+    ping()
+  }
+
+  /**
+   * The index and counters follow session changes in a second script on the global slot. The
+   * reply to the caller does not depend on it, so changes are gathered per session and sent in
+   * one batch every ACCOUNT_INTERVAL_MS (and before anything that reads them: stats, sweep,
+   * create, close). Replies on one connection come in the order the scripts ran, so the last
+   * expiry noted for a session is its latest.
+   */
+  #account(sessionId: string, now: number, expiresAt: number | undefined, mode: 'gt' | 'set', members: number, messages: number): void {
+    if (this.#closed) return
+    let pending = this.#pending.get(sessionId)
+    if (!pending) {
+      pending = { expiresAt: undefined, set: false, members: 0 }
+      this.#pending.set(sessionId, pending)
+    }
+    if (expiresAt !== undefined) pending.expiresAt = expiresAt
+    if (mode === 'set') pending.set = true
+    pending.members += members
+    this.#pendingMessages += messages
+    this.#pendingNow = Math.max(this.#pendingNow, now)
+    if (this.#pending.size >= ACCOUNT_BATCH) this.#background(this.#flush())
+    else if (!this.#flushTimer) {
+      this.#flushTimer = setTimeout(() => this.#background(this.#flush()), ACCOUNT_INTERVAL_MS)
+      this.#flushTimer.unref()
+    }
+  }
+
+  /** Sends what #account gathered. Lost if Redis is away: the sweep puts a live session back in the index with its members. */
+  #flush(): Promise<unknown> {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    if (this.#pending.size === 0 && this.#pendingMessages === 0) return Promise.resolve()
+    const args = [String(this.#pendingNow), String(this.#pendingMessages)]
+    for (const [id, pending] of this.#pending) {
+      args.push(id, pending.expiresAt === undefined ? '' : String(pending.expiresAt), pending.set ? 'set' : 'gt', String(pending.members))
+    }
+    this.#pending.clear()
+    this.#pendingMessages = 0
+    return this.#runGlobal(scripts.account, args)
+  }
+
+  #background(work: Promise<unknown>): void {
+    work.catch((err: unknown) => {
+      if (!this.#down) this.#log?.warn({ err: err instanceof Error ? { message: err.message } : err }, 'redis bookkeeping failed')
+    })
+  }
+
+  /** For the subscriber's catch-up after a reconnect, which may come a moment before this connection's. */
+  async #lastCursors(sessionIds: string[]): Promise<(number | null)[]> {
+    if (this.client.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          this.client.off('ready', done)
+          resolve()
+        }
+        const timer = setTimeout(done, this.#connectWaitMs)
+        this.client.once('ready', done)
+      })
+    }
+    const pipeline = this.client.pipeline()
+    for (const id of sessionIds) pipeline.hget(this.#sessionKeys(id)[0], 'last')
+    const replies = (await this.#command(() => pipeline.exec())) ?? []
+    return replies.map(([err, value]) => (err || value === null ? null : Number(value)))
+  }
+}
+
+function unavailable(): Error {
+  return nexusError('store_unavailable', undefined, { retryAfter: UNAVAILABLE_RETRY_SECONDS })
+}
+
+/** Connection trouble (and Redis saying it cannot serve now) is `store_unavailable`; a wrong command stays a bug. */
+function storeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  if (err.name === 'NexusError') return err
+  if (err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return err
+  return unavailable()
+}
+
+/** One compact JSON string per message; the cursor is its place in the list. */
+function encode(draft: MessageDraft, createdAt: number): string {
+  const stored: Record<string, unknown> = { i: draft.id, a: draft.agentId, c: createdAt, v: draft.verified ? 1 : 0, r: draft.redactions }
+  if (draft.text !== undefined) stored.t = draft.text
+  if (draft.json !== undefined) stored.j = draft.json
+  return JSON.stringify(stored)
+}
+
+function decode(raw: string, cursor: number): StoredMessage {
+  const stored = JSON.parse(raw) as { i: string; a: string; c: number; v: 0 | 1; r: string[]; t?: string; j?: JsonValue }
+  const message: StoredMessage = { id: stored.i, agentId: stored.a, verified: stored.v === 1, redactions: stored.r, cursor, createdAt: stored.c }
+  if (stored.t !== undefined) message.text = stored.t
+  if (stored.j !== undefined) message.json = stored.j
+  return message
+}
+
+function toSession(id: string, fields: string[]): SessionRecord {
+  const [ttl, max, creator, createdAt, expiresAt, last] = fields
+  return {
+    id,
+    ttlSeconds: Number(ttl),
+    maxAgents: Number(max),
+    creatorAgentId: creator ? creator : null,
+    createdAt: Number(createdAt),
+    expiresAt: Number(expiresAt),
+    lastCursor: Number(last),
+  }
+}
+
+/** Members in the order they joined (the memory store's order). */
+function toMembers(flat: string[]): MemberRecord[] {
+  const members: MemberRecord[] = []
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    members.push({ agentId: flat[i]!, joinedAt: Number(flat[i + 1]), lastSeenAt: Number(flat[i + 2]) })
+  }
+  return members.sort((a, b) => a.joinedAt - b.joinedAt)
+}

@@ -1,0 +1,394 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * The Lua the Redis store runs. Every multi-key step is one script, so it runs as one indivisible
+ * step on the Redis server however many Nexus instances race.
+ *
+ * Two families, and no script ever touches both (so each runs on one hash slot of a Cluster):
+ *
+ * - Session scripts: KEYS are the keys of one session, all tagged `{<sessionId>}`:
+ *   KEYS[1] the session hash, KEYS[2] the message list, KEYS[3] (pairing only) a code record.
+ *   ARGV[1] the session's event channel, ARGV[2] now (epoch ms), ARGV[3] the expiry margin (ms),
+ *   then the script's own arguments from ARGV[4].
+ * - Global scripts: KEYS are the bookkeeping keys tagged `{global}`: KEYS[1] the session index
+ *   (sorted set id → expiresAt), KEYS[2] members per session (hash id → count), KEYS[3] the agent
+ *   counter, KEYS[4] the message counter.
+ *
+ * The session hash holds: ttl, max (maxAgents), cr (creator, '' for none), ca (createdAt), exp
+ * (expiresAt), last (lastCursor), first (cursor of the list's head), drop (droppedThrough), n
+ * (members), and per member `k:<agent>` (key digest), `j:<agent>` (joinedAt), `s:<agent>`
+ * (lastSeenAt). The list holds one JSON string per message: cursor = first + index.
+ */
+
+const SESSION_PRELUDE = `
+local H, L = KEYS[1], KEYS[2]
+local CH = ARGV[1]
+local now = tonumber(ARGV[2])
+local margin = tonumber(ARGV[3])
+
+local function int(x) return string.format('%d', x) end
+
+-- Forgets a session (expired, or found expired) and tells the watchers.
+local function gone()
+  redis.call('DEL', H, L)
+  redis.call('PUBLISH', CH, 'e')
+end
+
+-- The session's expiresAt when it is live at 'now'; nil otherwise, ending it if it has expired.
+local function live()
+  local exp = redis.call('HGET', H, 'exp')
+  if not exp then return nil end
+  exp = tonumber(exp)
+  if exp <= now then
+    gone()
+    return nil
+  end
+  return exp
+end
+
+local function record()
+  return redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last')
+end
+
+-- Real key expiry follows the session's: a margin later, so instances' clocks may differ a little.
+local function expire(exp)
+  redis.call('PEXPIREAT', H, int(exp + margin))
+  redis.call('PEXPIREAT', L, int(exp + margin))
+end
+
+local function slide()
+  local exp = now + tonumber(redis.call('HGET', H, 'ttl')) * 1000
+  redis.call('HSET', H, 'exp', int(exp))
+  expire(exp)
+  return exp
+end
+
+-- Members as a flat list: agent, joinedAt, lastSeenAt, ...
+local function members()
+  local all = redis.call('HGETALL', H)
+  local joined, seen, order = {}, {}, {}
+  for i = 1, #all, 2 do
+    local field = all[i]
+    local kind = string.sub(field, 1, 2)
+    if kind == 'j:' then
+      local agent = string.sub(field, 3)
+      joined[agent] = all[i + 1]
+      order[#order + 1] = agent
+    elseif kind == 's:' then
+      seen[string.sub(field, 3)] = all[i + 1]
+    end
+  end
+  local out = {}
+  for _, agent in ipairs(order) do
+    out[#out + 1] = agent
+    out[#out + 1] = joined[agent]
+    out[#out + 1] = seen[agent]
+  end
+  return out
+end
+
+-- Joins a member to a live session unless full or taken; slides expiry. Returns the count or a refusal.
+local function admit(agent, keyHash)
+  if redis.call('HEXISTS', H, 'k:' .. agent) == 1 then return nil, 'agent_id_taken' end
+  local n = tonumber(redis.call('HGET', H, 'n'))
+  if n >= tonumber(redis.call('HGET', H, 'max')) then return nil, 'session_full' end
+  redis.call('HSET', H, 'k:' .. agent, keyHash, 'j:' .. agent, ARGV[2], 's:' .. agent, ARGV[2], 'n', n + 1)
+  slide()
+  return n + 1
+end
+`
+
+/** ARGV[4..]: ttl, maxAgents, creatorAgentId ('' none), creator member id ('' none), its key digest, greeting JSON ('' none). */
+const create = `
+if redis.call('EXISTS', H) == 1 then return 'exists' end
+local exp = now + tonumber(ARGV[4]) * 1000
+local first = '1'
+if ARGV[9] ~= '' then first = '0' end
+local n = 0
+if ARGV[7] ~= '' then n = 1 end
+redis.call('HSET', H, 'ttl', ARGV[4], 'max', ARGV[5], 'cr', ARGV[6], 'ca', ARGV[2], 'exp', int(exp),
+  'last', '0', 'first', first, 'drop', '-1', 'n', n)
+if n == 1 then
+  redis.call('HSET', H, 'k:' .. ARGV[7], ARGV[8], 'j:' .. ARGV[7], ARGV[2], 's:' .. ARGV[7], ARGV[2])
+end
+if ARGV[9] ~= '' then redis.call('RPUSH', L, ARGV[9]) end
+expire(exp)
+return 'ok'
+`
+
+const status = `
+if not live() then return false end
+return {record(), members()}
+`
+
+/** ARGV[4..]: agent, key digest. */
+const join = `
+if not live() then return {'session_not_found'} end
+local n, refused = admit(ARGV[4], ARGV[5])
+if not n then return {refused} end
+return {'ok', record(), n}
+`
+
+/** ARGV[4..]: agent, key digest ('' when none was shown), message JSON, maxMessagesPerSession. */
+const append = `
+if not live() then return {'session_not_found'} end
+local agent = ARGV[4]
+local key = redis.call('HGET', H, 'k:' .. agent)
+if not key then return {'not_member'} end
+if ARGV[5] ~= '' and ARGV[5] ~= key then return {'bad_key'} end
+local cursor = redis.call('HINCRBY', H, 'last', 1)
+local length = redis.call('RPUSH', L, ARGV[6])
+redis.call('HSET', H, 's:' .. agent, ARGV[2])
+local keep = tonumber(ARGV[7])
+if length > keep then
+  redis.call('LTRIM', L, length - keep, -1)
+  local first = redis.call('HINCRBY', H, 'first', length - keep)
+  redis.call('HSET', H, 'drop', first - 1)
+end
+slide()
+redis.call('PUBLISH', CH, 'm:' .. cursor)
+return {'ok', record()}
+`
+
+/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'). */
+const read = `
+if not live() then return {'session_not_found'} end
+local agent = ARGV[4]
+if redis.call('HEXISTS', H, 'k:' .. agent) == 0 then return {'not_member'} end
+redis.call('HSET', H, 's:' .. agent, ARGV[2])
+local v = redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'first', 'drop')
+local last, first = tonumber(v[6]), tonumber(v[7])
+local start = math.max(tonumber(ARGV[5]) + 1, first)
+local length = last - first + 1
+local from = start - first
+local to = math.min(length, from + tonumber(ARGV[6]))
+local messages = {}
+if from < to then messages = redis.call('LRANGE', L, from, to - 1) end
+local more = 0
+if to < length then more = 1 end
+local list = {}
+if ARGV[7] == '1' then list = members() end
+return {'ok', {v[1], v[2], v[3], v[4], v[5], v[6]}, start, more, first, tonumber(v[8]), messages, list}
+`
+
+/** ARGV[4..]: agent, ttl seconds ('' to keep). */
+const renew = `
+if not live() then return {'session_not_found'} end
+if redis.call('HEXISTS', H, 'k:' .. ARGV[4]) == 0 then return {'not_member'} end
+if ARGV[5] ~= '' then redis.call('HSET', H, 'ttl', ARGV[5]) end
+slide()
+return {'ok', record(), members()}
+`
+
+/** ARGV[4..]: agent, key digest. */
+const leave = `
+if not live() then return {'session_not_found'} end
+local agent = ARGV[4]
+if redis.call('HGET', H, 'cr') == agent then return {'creator'} end
+local key = redis.call('HGET', H, 'k:' .. agent)
+if not key then return {'agent_not_found'} end
+if key ~= ARGV[5] then return {'bad_key'} end
+redis.call('HDEL', H, 'k:' .. agent, 'j:' .. agent, 's:' .. agent)
+redis.call('HINCRBY', H, 'n', -1)
+redis.call('PUBLISH', CH, 'r:' .. agent)
+return {'ok', record()}
+`
+
+/** ARGV[4..]: idleBefore. */
+const removeIdle = `
+if not live() then return {} end
+local creator = redis.call('HGET', H, 'cr')
+local idleBefore = tonumber(ARGV[4])
+local list = members()
+local removed = {}
+for i = 1, #list, 3 do
+  local agent = list[i]
+  if agent ~= creator and tonumber(list[i + 2]) < idleBefore then
+    redis.call('HDEL', H, 'k:' .. agent, 'j:' .. agent, 's:' .. agent)
+    removed[#removed + 1] = agent
+  end
+end
+if #removed > 0 then
+  redis.call('HINCRBY', H, 'n', -#removed)
+  for _, agent in ipairs(removed) do redis.call('PUBLISH', CH, 'r:' .. agent) end
+end
+return removed
+`
+
+/** KEYS[3] the code record. ARGV[4..]: expiresAt, forgetAt. */
+const createCode = `
+if not live() then return 'session_not_found' end
+local C = KEYS[3]
+if redis.call('EXISTS', C) == 1 then return 'exists' end
+redis.call('HSET', C, 'exp', ARGV[4], 'cl', '', 'fg', ARGV[5])
+redis.call('PEXPIREAT', C, int(tonumber(ARGV[5]) + margin))
+return 'ok'
+`
+
+/**
+ * KEYS[3] the code record. A pending code of a session that has ended expires now (as the memory
+ * store cuts it short when the session ends).
+ */
+const getCode = `
+local C = KEYS[3]
+local rec = redis.call('HMGET', C, 'exp', 'cl', 'fg')
+if not rec[1] or tonumber(rec[3]) <= now then return false end
+if rec[2] == '' and tonumber(rec[1]) > now and not live() then
+  redis.call('HSET', C, 'exp', ARGV[2])
+  rec[1] = ARGV[2]
+end
+return rec
+`
+
+/** KEYS[3] the code record. ARGV[4..]: agent, key digest. Exactly one claim of a code wins; a failed join spends nothing. */
+const claim = `
+local C = KEYS[3]
+local rec = redis.call('HMGET', C, 'exp', 'cl', 'fg')
+if not rec[1] or tonumber(rec[3]) <= now then return {'code_not_found'} end
+if rec[2] ~= '' or tonumber(rec[1]) <= now then return {'code_expired_or_used'} end
+if not live() then
+  redis.call('HSET', C, 'exp', ARGV[2])
+  return {'session_not_found'}
+end
+local n, refused = admit(ARGV[4], ARGV[5])
+if not n then return {refused} end
+redis.call('HSET', C, 'cl', ARGV[2])
+return {'ok', record(), n}
+`
+
+/**
+ * For sweep: a session the index found expired. Ends it (and tells watchers) unless it is in fact
+ * live, in which case it answers {expiresAt, members} so the index can be put right.
+ */
+const end = `
+local exp = redis.call('HGET', H, 'exp')
+if exp and tonumber(exp) > now then
+  return {tonumber(exp), tonumber(redis.call('HGET', H, 'n'))}
+end
+gone()
+return false
+`
+
+const GLOBAL_PRELUDE = `
+local Z, M, A, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+`
+
+/**
+ * Reserves a place in the index for a new session when fewer than maxSessions are live.
+ * ARGV: now, id, expiresAt, maxSessions, members, messages.
+ */
+const reserve = `
+if redis.call('ZCOUNT', Z, '(' .. ARGV[1], '+inf') >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', Z, ARGV[3], ARGV[2])
+if ARGV[5] ~= '0' then
+  redis.call('HSET', M, ARGV[2], ARGV[5])
+  redis.call('INCRBY', A, ARGV[5])
+end
+if ARGV[6] ~= '0' then redis.call('INCRBY', G, ARGV[6]) end
+return 1
+`
+
+/** Takes a session out of the index (a create that failed after its reservation). ARGV: id. */
+const release = `
+redis.call('ZREM', Z, ARGV[1])
+local n = redis.call('HGET', M, ARGV[1])
+if n then
+  redis.call('HDEL', M, ARGV[1])
+  redis.call('DECRBY', A, n)
+end
+return 1
+`
+
+/**
+ * Brings the index and counters up to date after session scripts, for a batch of sessions: each
+ * one's latest expiry ('' when unchanged; 'gt' only raises the indexed one, 'set' may lower it,
+ * as renew can) and members added or removed, plus the messages accepted. A session no longer
+ * indexed is put back only if it is still live by its new expiry.
+ * ARGV: now, messages delta, then per session: id, expiresAt, mode, members delta.
+ */
+const account = `
+local now = tonumber(ARGV[1])
+if ARGV[2] ~= '0' then redis.call('INCRBY', G, ARGV[2]) end
+for i = 3, #ARGV, 4 do
+  local id, exp, mode, delta = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local present = redis.call('ZSCORE', Z, id)
+  if exp ~= '' then
+    if present then
+      if mode == 'set' then
+        redis.call('ZADD', Z, exp, id)
+      else
+        redis.call('ZADD', Z, 'GT', exp, id)
+      end
+    elseif tonumber(exp) > now then
+      redis.call('ZADD', Z, exp, id)
+      present = exp
+    end
+  end
+  if delta ~= '0' and present then
+    redis.call('HINCRBY', M, id, delta)
+    redis.call('INCRBY', A, delta)
+  end
+end
+return 1
+`
+
+/** Takes up to ARGV[2] sessions expired by ARGV[1] out of the index, with their members; returns their ids. */
+const sweep = `
+local ids = redis.call('ZRANGEBYSCORE', Z, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('ZREM', Z, id)
+  local n = redis.call('HGET', M, id)
+  if n then
+    redis.call('HDEL', M, id)
+    redis.call('DECRBY', A, n)
+  end
+end
+return ids
+`
+
+/**
+ * Live sessions (expiresAt > now), their members and the messages accepted. Members of sessions
+ * expired but not yet swept are left out (up to 10,000 of them; sweep keeps it far below that).
+ * ARGV: now.
+ */
+const stats = `
+local active = redis.call('ZCOUNT', Z, '(' .. ARGV[1], '+inf')
+local agents = tonumber(redis.call('GET', A) or '0')
+local expired = redis.call('ZRANGEBYSCORE', Z, '-inf', ARGV[1], 'LIMIT', 0, 10000)
+for _, id in ipairs(expired) do
+  agents = agents - tonumber(redis.call('HGET', M, id) or '0')
+end
+return {active, agents, tonumber(redis.call('GET', G) or '0')}
+`
+
+export interface Script {
+  name: string
+  lua: string
+  sha: string
+  keys: number
+}
+
+function script(name: string, prelude: string, body: string, keys: number): Script {
+  const lua = prelude + body
+  return { name, lua, sha: createHash('sha1').update(lua).digest('hex'), keys }
+}
+
+export const scripts = {
+  create: script('create', SESSION_PRELUDE, create, 2),
+  status: script('status', SESSION_PRELUDE, status, 2),
+  join: script('join', SESSION_PRELUDE, join, 2),
+  append: script('append', SESSION_PRELUDE, append, 2),
+  read: script('read', SESSION_PRELUDE, read, 2),
+  renew: script('renew', SESSION_PRELUDE, renew, 2),
+  leave: script('leave', SESSION_PRELUDE, leave, 2),
+  removeIdle: script('removeIdle', SESSION_PRELUDE, removeIdle, 2),
+  createCode: script('createCode', SESSION_PRELUDE, createCode, 3),
+  getCode: script('getCode', SESSION_PRELUDE, getCode, 3),
+  claim: script('claim', SESSION_PRELUDE, claim, 3),
+  end: script('end', SESSION_PRELUDE, end, 2),
+  reserve: script('reserve', GLOBAL_PRELUDE, reserve, 4),
+  release: script('release', GLOBAL_PRELUDE, release, 4),
+  account: script('account', GLOBAL_PRELUDE, account, 4),
+  sweep: script('sweep', GLOBAL_PRELUDE, sweep, 4),
+  stats: script('stats', GLOBAL_PRELUDE, stats, 4),
+} as const satisfies Record<string, Script>
