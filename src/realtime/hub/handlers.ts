@@ -1,0 +1,288 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { checkAgentId } from '../../core/agents.js'
+import { nexusError } from '../../core/errors.js'
+import type { SessionService } from '../../core/sessions.js'
+import type { ChannelDirectory } from './channels.js'
+import { CLOSE, type Connection } from './connection.js'
+import type { Delivery } from './delivery.js'
+import { HubError } from './errors.js'
+import { type ClientFrame, DEFAULT_HISTORY_LIMIT, type FrameOf, type MessageBody, messageBody, type ServerFrame } from './frames.js'
+import type { AgentChannel, Registry } from './registry.js'
+import type { Services } from './services.js'
+
+/** What the handlers work with: the core's sessions and the hub's own state. */
+export interface HubContext {
+  sessions: SessionService
+  registry: Registry
+  channels: ChannelDirectory
+  services: Services
+  delivery: Delivery
+  log: FastifyBaseLogger
+  /** A history reply stops adding older messages past this many bytes (it says `truncated`). */
+  maxHistoryBytes: number
+  /** Direct channels being made, by pair, so two first messages at once make one channel. */
+  opening: Map<string, Promise<string>>
+}
+
+/** Sends to the agent's live connection, or holds the frame until it connects. */
+export function tell(ctx: HubContext, agentId: string, frame: ServerFrame): void {
+  const connection = ctx.registry.online(agentId)
+  if (!connection) return ctx.registry.hold(agentId, frame)
+  connection.send(frame, (err) => {
+    if (err) ctx.registry.hold(agentId, frame)
+  })
+}
+
+/** Adds a channel to an agent's record (once) and, if it is online, starts delivering it. */
+export function give(ctx: HubContext, agentId: string, channelId: string, channel: AgentChannel): void {
+  const record = ctx.registry.ensure(agentId)
+  if (!record.channels.has(channelId)) record.channels.set(channelId, channel)
+  ctx.channels.ensure(channelId).holders.add(agentId)
+  ctx.delivery.follow(record, channelId)
+}
+
+/** Forgets a channel for one agent: no more delivery, no more key. */
+export function forget(ctx: HubContext, agentId: string, channelId: string): void {
+  const record = ctx.registry.agent(agentId)
+  record?.channels.delete(channelId)
+  ctx.channels.get(channelId)?.holders.delete(agentId)
+  if (record?.connection) ctx.delivery.unfollow(record.connection, channelId)
+}
+
+/** The one entry for a parsed frame. Throws catalogue or hub errors, which become `error` frames. */
+export async function handleFrame(ctx: HubContext, connection: Connection, frame: ClientFrame): Promise<void> {
+  if (frame.type === 'ping') {
+    connection.send({ type: 'pong', timestamp: new Date().toISOString(), ...(frame.request_id !== undefined ? { request_id: frame.request_id } : {}) })
+    return
+  }
+  if (frame.type === 'connect') return connect(ctx, connection, frame)
+  const agentId = connection.agentId
+  if (agentId === undefined) throw nexusError('missing_agent_id', 'Send connect {agent_id} first, or give agent_id on the upgrade.')
+  switch (frame.type) {
+    case 'register':
+      return register(ctx, connection, agentId, frame)
+    case 'chat_request':
+      return requestChat(ctx, agentId, frame)
+    case 'chat_accept':
+      return acceptChat(ctx, connection, agentId, frame)
+    case 'chat_reject':
+      return rejectChat(ctx, agentId, frame)
+    case 'chat_message':
+      return chatMessage(ctx, connection, agentId, frame)
+    case 'chat_end':
+      return endChat(ctx, connection, agentId, frame)
+    case 'chat_history':
+      return history(ctx, connection, agentId, frame)
+  }
+}
+
+function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'connect'>): void {
+  if (connection.agentId !== undefined) {
+    if (connection.agentId !== frame.agent_id) throw nexusError('invalid_request', `This connection already speaks for ${connection.agentId}.`)
+    const record = ctx.registry.ensure(connection.agentId)
+    connection.send({ type: 'connected', client_id: connection.clientId, agent_id: record.agentId, resume_token: record.resumeToken, resumed: false })
+    return
+  }
+  checkAgentId(frame.agent_id, 'agent_id')
+  const { record, replaced } = ctx.registry.claim(connection, frame.agent_id, frame.resume_token)
+  if (replaced) {
+    ctx.delivery.detach(replaced)
+    replaced.close(CLOSE.replaced, 'another connection took over this agent id')
+  }
+  connection.agentId = record.agentId
+  connection.send({
+    type: 'connected',
+    client_id: connection.clientId,
+    agent_id: record.agentId,
+    resume_token: record.resumeToken,
+    resumed: record.matches(frame.resume_token),
+  })
+  // What waited for it: control frames first (an accept names the channel), then each channel from its cursor.
+  for (const held of record.outbox.splice(0)) {
+    connection.send(held, (err) => {
+      if (err) ctx.registry.hold(record.agentId, held)
+    })
+  }
+  ctx.delivery.attach(connection, record, frame.cursors)
+}
+
+function register(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'register'>): void {
+  ctx.services.register(
+    { serviceId: frame.service_id, providerId: agentId, name: frame.name, description: frame.description },
+    (id) => ctx.registry.online(id) !== undefined,
+  )
+  connection.send({ type: 'registered', service_id: frame.service_id })
+}
+
+function requestChat(ctx: HubContext, agentId: string, frame: FrameOf<'chat_request'>): void {
+  const service = ctx.services.get(frame.service_id)
+  if (!service) throw new HubError('service_not_found', `No provider has registered the service ${frame.service_id}.`)
+  if (service.providerId === agentId) throw nexusError('invalid_request', 'You provide this service yourself.')
+  const provider = ctx.registry.online(service.providerId)
+  if (!provider) throw new HubError('provider_offline', `The provider of ${frame.service_id} is not connected right now; try again later.`)
+  ctx.services.addRequest(service.providerId, { requestId: frame.request_id, consumerId: agentId, serviceId: frame.service_id, at: Date.now() })
+  provider.send({ type: 'chat_request', request_id: frame.request_id, consumer_id: agentId, service_id: frame.service_id, message: frame.message ?? '' })
+}
+
+async function acceptChat(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_accept'>): Promise<void> {
+  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id)
+  const created = await ctx.sessions.create({ creatorAgentId: agentId })
+  const channelId = created.session.id
+  const joined = await ctx.sessions.join(channelId, request.consumerId)
+  ctx.channels.add({ id: channelId, kind: 'service', serviceId: request.serviceId, providerId: agentId, consumerId: request.consumerId, holders: new Set() })
+  const accepted = {
+    type: 'chat_accept',
+    request_id: request.requestId,
+    channel_id: channelId,
+    provider_id: agentId,
+    consumer_id: request.consumerId,
+    service_id: request.serviceId,
+  }
+  connection.send(accepted)
+  tell(ctx, request.consumerId, accepted)
+  give(ctx, agentId, channelId, { sessionKey: created.sessionKey, cursor: -1 })
+  give(ctx, request.consumerId, channelId, { sessionKey: joined.sessionKey, cursor: -1 })
+}
+
+function rejectChat(ctx: HubContext, agentId: string, frame: FrameOf<'chat_reject'>): void {
+  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id)
+  tell(ctx, request.consumerId, {
+    type: 'chat_reject',
+    request_id: request.requestId,
+    service_id: request.serviceId,
+    provider_id: agentId,
+    reason: frame.reason ?? 'Service unavailable',
+  })
+}
+
+async function chatMessage(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_message'>): Promise<void> {
+  const record = ctx.registry.ensure(agentId)
+  const messageId = frame.message_id
+  // A client that lost its connection before the ack sends again with the same id: answer, store nothing twice.
+  const earlier = messageId === undefined ? undefined : record.recentSends.get(messageId)
+  if (earlier) {
+    connection.send(await earlier)
+    return
+  }
+  const ack = sendMessage(ctx, agentId, frame)
+  if (messageId !== undefined) {
+    record.rememberSend(messageId, ack)
+    ack.catch(() => record.recentSends.delete(messageId))
+  }
+  connection.send(await ack)
+}
+
+async function sendMessage(ctx: HubContext, agentId: string, frame: FrameOf<'chat_message'>): Promise<ServerFrame> {
+  const channelId = await channelFor(ctx, agentId, frame)
+  if (ctx.channels.get(channelId)?.ended) throw new HubError('channel_ended')
+  const held = ctx.registry.ensure(agentId).channels.get(channelId)
+  const input = typeof frame.content === 'string' ? { text: frame.content } : { json: frame.content }
+  // The core checks membership and the key, redacts, stores and numbers the message.
+  const { message } = await ctx.sessions.send(channelId, agentId, held?.sessionKey, input)
+  // A member that joined over HTTP and writes through the hub is pushed this channel from now on.
+  if (!held) give(ctx, agentId, channelId, { sessionKey: undefined, cursor: message.cursor })
+  const delivered = await ctx.delivery.delivered(channelId, agentId, message.cursor)
+  return {
+    type: 'chat_message_ack',
+    message_id: frame.message_id ?? message.id,
+    id: message.id,
+    channel_id: channelId,
+    cursor: String(message.cursor),
+    status: delivered ? 'delivered' : 'queued',
+    verified: message.verified,
+    redactions: message.redactions,
+  }
+}
+
+/** The channel a message goes to: named, the sender's chat with a service, or its channel with one agent. */
+async function channelFor(ctx: HubContext, agentId: string, frame: FrameOf<'chat_message'>): Promise<string> {
+  if (frame.channel_id !== undefined) return frame.channel_id
+  if (frame.service_id !== undefined) return serviceChannel(ctx, agentId, frame.service_id, frame.target_agent)
+  const target = frame.target_agent!
+  checkAgentId(target, 'target_agent')
+  if (target === agentId) throw nexusError('invalid_request', 'An agent cannot message itself.', { details: [{ path: 'target_agent', message: 'is you' }] })
+  const existing = ctx.channels.forPair(agentId, target)
+  if (existing) return existing
+  const key = agentId < target ? `${agentId}\n${target}` : `${target}\n${agentId}`
+  let opening = ctx.opening.get(key)
+  if (!opening) {
+    opening = openDirect(ctx, agentId, target).finally(() => ctx.opening.delete(key))
+    ctx.opening.set(key, opening)
+  }
+  return opening
+}
+
+/** A direct channel for a pair, made on the first message: the sender creates the session, the target is joined. */
+async function openDirect(ctx: HubContext, agentId: string, target: string): Promise<string> {
+  const created = await ctx.sessions.create({ creatorAgentId: agentId })
+  const channelId = created.session.id
+  const joined = await ctx.sessions.join(channelId, target)
+  ctx.channels.add({ id: channelId, kind: 'direct', providerId: agentId, consumerId: target, holders: new Set() })
+  give(ctx, agentId, channelId, { sessionKey: created.sessionKey, cursor: -1 })
+  give(ctx, target, channelId, { sessionKey: joined.sessionKey, cursor: -1 })
+  return channelId
+}
+
+function serviceChannel(ctx: HubContext, agentId: string, serviceId: string, target: string | undefined): string {
+  const provides = ctx.services.get(serviceId)?.providerId === agentId
+  const consumerId = provides ? target : agentId
+  if (consumerId === undefined) {
+    throw nexusError('invalid_request', 'You provide this service: name the consumer in `target_agent`, or use `channel_id`.', {
+      details: [{ path: 'target_agent', message: 'is required of the provider' }],
+    })
+  }
+  const channelId = ctx.channels.forService(serviceId, consumerId)
+  if (!channelId) throw nexusError('session_not_found', `No open channel for ${serviceId}${provides ? ` with ${consumerId}` : ''}; a chat starts with chat_request.`)
+  return channelId
+}
+
+async function endChat(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_end'>): Promise<void> {
+  const channelId = frame.channel_id
+  if (ctx.channels.get(channelId)?.ended) throw new HubError('channel_ended')
+  // Members only; and the end's place in the channel is its last cursor now.
+  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1 })
+  const channel = ctx.channels.ensure(channelId)
+  if (channel.ended) throw new HubError('channel_ended')
+  const mark = { by: agentId, reason: frame.reason ?? 'Chat ended', cursor: head.nextCursor }
+  ctx.channels.end(channel, mark)
+  // Holders get chat_end from their pump, after the channel's last message, now or when they connect.
+  if (!channel.holders.has(agentId)) connection.send({ type: 'chat_end', channel_id: channelId, ended_by: mark.by, reason: mark.reason })
+  ctx.delivery.kick(channelId)
+}
+
+async function history(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_history'>): Promise<void> {
+  const channelId = frame.channel_id ?? serviceChannel(ctx, agentId, frame.service_id!, frame.target_agent)
+  const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT
+  // Members only (the core's poll says so); the newest cursor, then the oldest still held.
+  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1 })
+  const last = head.nextCursor
+  const first = await ctx.sessions.poll(channelId, agentId, { limit: 1 })
+  const oldest = first.messages[0]?.cursor
+  const total = oldest === undefined ? 0 : last - oldest + 1
+  const after = last - limit
+  const page = total === 0 ? [] : (await ctx.sessions.poll(channelId, agentId, { ...(after >= 0 ? { after } : {}), limit })).messages
+  const serviceId = ctx.channels.get(channelId)?.serviceId
+  const messages: MessageBody[] = []
+  let bytes = 0
+  let truncated = false
+  for (let i = page.length - 1; i >= 0; i--) {
+    const body = messageBody(page[i]!, channelId, serviceId)
+    bytes += JSON.stringify(body).length
+    if (bytes > ctx.maxHistoryBytes && messages.length > 0) {
+      truncated = true
+      break
+    }
+    messages.push(body)
+  }
+  messages.reverse()
+  connection.send({
+    type: 'chat_history_response',
+    request_id: frame.request_id,
+    channel_id: channelId,
+    messages,
+    total,
+    ...(truncated ? { truncated: true } : {}),
+  })
+  const info = ctx.channels.get(channelId)
+  if (!ctx.registry.ensure(agentId).channels.has(channelId) && !info?.ended) give(ctx, agentId, channelId, { sessionKey: undefined, cursor: last })
+}

@@ -1,0 +1,239 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { RawData, WebSocket } from 'ws'
+import { isNexusError, nexusError } from '../../core/errors.js'
+import type { SessionService } from '../../core/sessions.js'
+import { ChannelDirectory } from './channels.js'
+import { CLOSE, Connection } from './connection.js'
+import { Delivery, type Pump } from './delivery.js'
+import { errorBody } from './errors.js'
+import { type FrameEcho, parseFrame } from './frames.js'
+import { forget, handleFrame, type HubContext, tell } from './handlers.js'
+import { Registry } from './registry.js'
+import { Services } from './services.js'
+
+export interface HubLimits {
+  /** A frame larger than this gets `payload_too_large` (the socket itself refuses four times as much). */
+  maxFrameBytes: number
+  framesPerSecond: number
+  /** Sockets are pinged this often; one that has not answered by the next ping is dropped. */
+  pingSeconds: number
+  /** A socket holding more than this unread is cut off. */
+  maxBufferedBytes: number
+  maxConnections: number
+}
+
+/** Channels nobody here watches are checked for expiry at most this often. */
+const SWEEP_MS = 60_000
+
+/**
+ * The chat hub: providers, consumers and channels over WebSocket (references/hub.md). A third
+ * way in beside polling and streaming: every channel is a session of the core, every message
+ * goes through `sessions.send` and comes back through `sessions.poll`, so the hub keeps the
+ * same rules, cursors, expiry and redaction as the HTTP API.
+ *
+ * State (who is connected, services, requests, keys and cursors) lives in this process; the
+ * store is shared, but live sockets are local.
+ */
+export class Hub {
+  readonly #ctx: HubContext
+  readonly #limits: HubLimits
+  readonly #log: FastifyBaseLogger
+  readonly #ticker: NodeJS.Timeout
+  #sweptAt = Date.now()
+  #closing = false
+
+  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger }) {
+    this.#limits = options.limits
+    this.#log = options.log
+    const channels = new ChannelDirectory()
+    const registry = new Registry()
+    const delivery = new Delivery({
+      sessions: options.sessions,
+      channels,
+      log: options.log,
+      endDelivered: (pump) => this.#endDelivered(pump),
+      readFailed: (pump, err) => this.#readFailed(pump, err),
+    })
+    this.#ctx = {
+      sessions: options.sessions,
+      registry,
+      channels,
+      services: new Services(),
+      delivery,
+      log: options.log,
+      maxHistoryBytes: Math.max(64 * 1024, Math.floor(options.limits.maxBufferedBytes / 2)),
+      opening: new Map(),
+    }
+    this.#ticker = setInterval(() => this.#tick(), options.limits.pingSeconds * 1000)
+    this.#ticker.unref()
+  }
+
+  /** Takes a freshly upgraded socket. The agent id may come with the upgrade (`X-Agent-Id`, `?agent_id=`). */
+  accept(socket: WebSocket, request: FastifyRequest): void {
+    if (this.#closing) {
+      socket.close(CLOSE.goingAway, 'server shutting down')
+      return
+    }
+    if (this.#ctx.registry.size >= this.#limits.maxConnections) {
+      const { body } = errorBody(nexusError('capacity_exceeded', `The hub holds its maximum of ${this.#limits.maxConnections} connections; retry later.`))
+      socket.send(JSON.stringify({ type: 'error', ...body }))
+      socket.close(CLOSE.tryAgainLater, 'hub full')
+      return
+    }
+    const connection = new Connection(socket, this.#limits, (slow) => {
+      this.#log.warn({ clientId: slow.clientId, agentId: slow.agentId, buffered: slow.socket.bufferedAmount }, 'hub: cut off a reader too slow to keep up')
+    })
+    this.#ctx.registry.add(connection)
+    socket.on('message', (data, isBinary) => this.#onData(connection, data, isBinary))
+    socket.on('pong', () => {
+      connection.alive = true
+    })
+    socket.on('close', () => this.#onClose(connection))
+
+    const url = new URL(request.url, 'http://hub')
+    const header = request.headers['x-agent-id']
+    const agentId = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('agent_id') ?? undefined
+    if (agentId !== undefined && agentId !== '') {
+      const tokenHeader = request.headers['x-resume-token']
+      const resumeToken = (typeof tokenHeader === 'string' ? tokenHeader : undefined) ?? url.searchParams.get('resume_token') ?? undefined
+      const echo: FrameEcho = { type: 'connect' }
+      connection.enqueue(() => this.#run(connection, { type: 'connect', agent_id: agentId, ...(resumeToken ? { resume_token: resumeToken } : {}) }, echo))
+    }
+  }
+
+  /**
+   * A socket failed (reset by the peer, a frame the WebSocket layer refused): the client's
+   * trouble, not the server's, so it is logged quietly and the socket dropped.
+   */
+  socketError(err: Error, socket: WebSocket): void {
+    this.#log.debug({ err }, 'hub: socket error')
+    socket.terminate()
+  }
+
+  /** Says goodbye to every socket (1001: reconnect later) and stops the timers. */
+  close(): void {
+    if (this.#closing) return
+    this.#closing = true
+    clearInterval(this.#ticker)
+    this.#ctx.delivery.close()
+    for (const connection of this.#ctx.registry.connections()) connection.close(CLOSE.goingAway, 'server shutting down')
+  }
+
+  #onData(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (this.#closing) return
+    connection.alive = true
+    const size = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength
+    const allowed = connection.takeToken()
+    const echo: FrameEcho = {}
+    if (size > this.#limits.maxFrameBytes) {
+      return this.#sendError(connection, nexusError('payload_too_large', `A frame may hold at most ${this.#limits.maxFrameBytes} bytes.`), echo)
+    }
+    if (isBinary) return this.#sendError(connection, nexusError('invalid_body', 'Frames are JSON text, not binary.'), echo)
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8')
+      : Buffer.isBuffer(data) ? data.toString('utf8')
+      : Buffer.from(data).toString('utf8')
+    let frame
+    try {
+      frame = parseFrame(text, echo)
+    } catch (err) {
+      return this.#sendError(connection, allowed ? err : this.#tooFast(), echo)
+    }
+    if (!allowed) return this.#sendError(connection, this.#tooFast(), echo)
+    if (!connection.enqueue(() => this.#run(connection, frame, echo))) {
+      this.#sendError(connection, nexusError('rate_limit_exceeded', 'Too many frames are waiting on this connection; slow down.'), echo)
+    }
+  }
+
+  #tooFast() {
+    return nexusError('rate_limit_exceeded', `At most ${this.#limits.framesPerSecond} frames per second on one connection; slow down.`, { retryAfter: 1 })
+  }
+
+  async #run(connection: Connection, frame: Parameters<typeof handleFrame>[2], echo: FrameEcho): Promise<void> {
+    if (!connection.open) return
+    try {
+      await handleFrame(this.#ctx, connection, frame)
+    } catch (err) {
+      this.#sendError(connection, err, echo)
+    }
+  }
+
+  #sendError(connection: Connection, err: unknown, echo: FrameEcho): void {
+    const { body, bug } = errorBody(err)
+    if (bug) this.#log.error({ err, frame: echo.type }, 'hub: a frame failed')
+    connection.send({
+      type: 'error',
+      ...(echo.request_id !== undefined ? { request_id: echo.request_id } : {}),
+      ...body,
+      ...(echo.type !== undefined ? { frame: echo.type } : {}),
+      ...(echo.channel_id !== undefined ? { channel_id: echo.channel_id } : {}),
+    })
+  }
+
+  #onClose(connection: Connection): void {
+    this.#ctx.delivery.detach(connection)
+    const record = this.#ctx.registry.remove(connection)
+    if (record) this.#ctx.registry.forgetIfIdle(record.agentId)
+  }
+
+  /** A holder got its chat_end: the channel is done for it. */
+  #endDelivered(pump: Pump): void {
+    forget(this.#ctx, pump.agent.agentId, pump.channelId)
+  }
+
+  /** The session expired, or the agent is no longer a member of it: the channel ends for whoever holds it. */
+  #readFailed(pump: Pump, err: unknown): void {
+    if (isNexusError(err) && err.code === 'agent_not_in_session') {
+      forget(this.#ctx, pump.agent.agentId, pump.channelId)
+      tell(this.#ctx, pump.agent.agentId, { type: 'chat_end', channel_id: pump.channelId, ended_by: 'system', reason: 'no longer a member of this channel' })
+      return
+    }
+    this.#channelGone(pump.channelId, [pump.agent.agentId])
+  }
+
+  #channelGone(channelId: string, also: string[] = []): void {
+    const info = this.#ctx.channels.get(channelId)
+    const holders = new Set([...(info?.holders ?? []), ...also])
+    for (const agentId of holders) {
+      const held = this.#ctx.registry.agent(agentId)?.channels.has(channelId)
+      forget(this.#ctx, agentId, channelId)
+      if (held) tell(this.#ctx, agentId, { type: 'chat_end', channel_id: channelId, ended_by: 'system', reason: 'the channel expired' })
+    }
+    this.#ctx.channels.remove(channelId)
+  }
+
+  /** Pings every socket (dropping those that missed the last one), and now and then forgets what expired. */
+  #tick(): void {
+    for (const connection of this.#ctx.registry.connections()) {
+      if (!connection.open) continue
+      if (!connection.alive) {
+        connection.socket.terminate()
+        continue
+      }
+      if (connection.congested && connection.congestedAtLastPing) {
+        connection.cutOff()
+        continue
+      }
+      connection.congestedAtLastPing = connection.congested
+      connection.alive = false
+      connection.socket.ping()
+    }
+    const now = Date.now()
+    if (now - this.#sweptAt < SWEEP_MS) return
+    this.#sweptAt = now
+    this.#ctx.services.sweep(now)
+    void this.#sweepChannels()
+  }
+
+  /** Channels whose members are all offline get no `ended` event; ask the core whether they still exist. */
+  async #sweepChannels(): Promise<void> {
+    for (const info of [...this.#ctx.channels.all()]) {
+      if (this.#closing) return
+      try {
+        await this.#ctx.sessions.status(info.id)
+      } catch (err) {
+        if (isNexusError(err) && err.code === 'session_not_found') this.#channelGone(info.id)
+        else this.#log.error({ err }, 'hub: channel sweep failed')
+      }
+    }
+  }
+}

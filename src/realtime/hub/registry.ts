@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto'
+import { nexusError } from '../../core/errors.js'
+import { hashSessionKey, sameKeyHash } from '../../core/ids.js'
+import type { Connection } from './connection.js'
+import type { ServerFrame } from './frames.js'
+
+/** What the hub holds for an agent in one of its channels. */
+export interface AgentChannel {
+  /** The key the core handed out when the hub made the channel; absent for a channel joined over HTTP. */
+  sessionKey: string | undefined
+  /** The last cursor delivered to this agent (bytes handed to the kernel) or that it says it holds; -1: from the start. */
+  cursor: number
+}
+
+/** Control frames (accept, reject, end) held for an agent that is offline, at most this many. */
+const MAX_OUTBOX = 100
+/** Message ids remembered per agent, so a client that sends again after a drop stores nothing twice. */
+const MAX_RECENT_SENDS = 256
+
+/**
+ * Everything the hub knows of one agent, connected or not: the connection that holds its id,
+ * its resume token, its channels (keys and cursors), the control frames waiting for it, and the
+ * sends it made recently. Per process: see references/hub.md, "One process".
+ */
+export class AgentRecord {
+  readonly agentId: string
+  readonly resumeToken = randomBytes(24).toString('hex')
+  connection: Connection | undefined
+  readonly channels = new Map<string, AgentChannel>()
+  readonly outbox: ServerFrame[] = []
+  readonly recentSends = new Map<string, Promise<ServerFrame>>()
+
+  constructor(agentId: string) {
+    this.agentId = agentId
+  }
+
+  /** Remembers a send by its client-chosen id, forgetting the oldest beyond the cap. */
+  rememberSend(messageId: string, ack: Promise<ServerFrame>): void {
+    this.recentSends.set(messageId, ack)
+    if (this.recentSends.size > MAX_RECENT_SENDS) this.recentSends.delete(this.recentSends.keys().next().value!)
+  }
+
+  /** Whether `token` is this agent's resume token (compared in constant time). */
+  matches(token: string | undefined): boolean {
+    return token !== undefined && sameKeyHash(hashSessionKey(token), hashSessionKey(this.resumeToken))
+  }
+
+  get idle(): boolean {
+    return this.connection === undefined && this.channels.size === 0 && this.outbox.length === 0
+  }
+}
+
+/**
+ * Who is who: agent id → record, and which live connection holds each id. An id is held by
+ * one connection at a time; another may take it only by showing the record's resume token.
+ */
+export class Registry {
+  readonly #agents = new Map<string, AgentRecord>()
+  readonly #connections = new Set<Connection>()
+
+  get size(): number {
+    return this.#connections.size
+  }
+
+  connections(): Iterable<Connection> {
+    return this.#connections
+  }
+
+  add(connection: Connection): void {
+    this.#connections.add(connection)
+  }
+
+  agent(agentId: string): AgentRecord | undefined {
+    return this.#agents.get(agentId)
+  }
+
+  ensure(agentId: string): AgentRecord {
+    let record = this.#agents.get(agentId)
+    if (!record) {
+      record = new AgentRecord(agentId)
+      this.#agents.set(agentId, record)
+    }
+    return record
+  }
+
+  online(agentId: string): Connection | undefined {
+    return this.#agents.get(agentId)?.connection
+  }
+
+  /**
+   * Gives `agentId` to `connection`. Refused with `agent_id_taken` while another live connection
+   * holds it, unless `resumeToken` is that agent's: then the other is returned, to be closed.
+   */
+  claim(connection: Connection, agentId: string, resumeToken: string | undefined): { record: AgentRecord; replaced?: Connection } {
+    const record = this.ensure(agentId)
+    const holder = record.connection
+    if (holder && holder !== connection && holder.open) {
+      if (!record.matches(resumeToken)) {
+        throw nexusError('agent_id_taken', 'Another live connection holds this agent id; show its resume_token to take over.')
+      }
+      record.connection = connection
+      return { record, replaced: holder }
+    }
+    record.connection = connection
+    return { record }
+  }
+
+  /** Forgets a closed connection; its agent goes offline unless another connection took it over. */
+  remove(connection: Connection): AgentRecord | undefined {
+    this.#connections.delete(connection)
+    const record = connection.agentId === undefined ? undefined : this.#agents.get(connection.agentId)
+    if (!record || record.connection !== connection) return undefined
+    record.connection = undefined
+    return record
+  }
+
+  /** Holds a control frame for an offline agent (the oldest goes beyond the cap). */
+  hold(agentId: string, frame: ServerFrame): void {
+    const record = this.ensure(agentId)
+    record.outbox.push(frame)
+    if (record.outbox.length > MAX_OUTBOX) record.outbox.shift()
+  }
+
+  /** Drops the record of an agent that has nothing left here, so memory follows live state. */
+  forgetIfIdle(agentId: string): void {
+    if (this.#agents.get(agentId)?.idle) this.#agents.delete(agentId)
+  }
+}
