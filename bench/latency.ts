@@ -25,9 +25,10 @@ function percentile(sorted: number[], p: number): number {
  * message, at `rate` messages per second spread across the sessions, each session with one
  * receiver on long-poll or SSE. Valid only if every message arrived exactly once and in order.
  */
-export async function deliveryLatency(base: string, sessions: BenchSession[], transport: 'long-poll' | 'sse', rate = 1000, seconds = 5): Promise<LatencyResult> {
+export async function deliveryLatency(base: string, sessions: BenchSession[], transport: 'long-poll' | 'sse', rate = 1000, seconds = 5, sendBase = base): Promise<LatencyResult> {
   const receivers = new Pool(base, { connections: sessions.length + 4, pipelining: 1 })
-  const senders = new Pool(base, { connections: 32, pipelining: 1 })
+  // `sendBase` another instance (on a shared store): the sends go there, the receivers stay here.
+  const senders = new Pool(sendBase, { connections: 32, pipelining: 1 })
   const stop = new AbortController()
   setMaxListeners(0, stop.signal)
   const total = rate * seconds

@@ -91,6 +91,27 @@ if (wanted('memory')) {
   }
 }
 
+if (wanted('hub') && existsSync(new URL('./hub.ts', import.meta.url))) {
+  process.stderr.write('WebSocket hub, beside Socket.IO rooms\n')
+  const { runHubBench } = await import('./hub.js')
+  const hub = await runHubBench()
+  results.hub = hub
+  for (const name of ['hub', 'socketio']) {
+    const label = name === 'hub' ? 'hub' : 'Socket.IO rooms'
+    row(`delivery ${label}, 1000 msg/s over 100 channels: p50 / p99 / max ms`, `${fixed(hub[`${name}P50ms`]!)} / ${fixed(hub[`${name}P99ms`]!)} / ${fixed(hub[`${name}MaxMs`]!)}`, name === 'hub' ? 'p99 < 2' : '(comparison)', name === 'hub' ? hub.hubP99ms! < 2 : null)
+    row(`delivery ${label}: received exactly once, in order`, `${hub[`${name}Received`]}/${hub[`${name}Sent`]}`, 'all', hub[`${name}Valid`] === 1)
+    row(`memory per idle ${label} connection (10,000 held)`, `${fixed(hub[`${name}BytesPerIdleConnection`]! / 1024)} KB`, name === 'hub' ? '< 10 KB' : '(comparison)', name === 'hub' ? hub.hubBytesPerIdleConnection! < 10 * 1024 : null)
+  }
+}
+
+if (wanted('redis') && existsSync(new URL('./redis.ts', import.meta.url))) {
+  process.stderr.write('Redis store, as ratios of the memory store\n')
+  const { runRedisBench } = await import('./redis.js')
+  const redis = await runRedisBench()
+  results.redis = redis
+  for (const [key, value] of Object.entries(redis)) row(`redis ${key}`, fixed(value), '', null)
+}
+
 if (wanted('redaction') && existsSync(new URL('./redact.ts', import.meta.url))) {
   process.stderr.write('redaction\n')
   const { runRedactionBench } = await import('./redact.js')

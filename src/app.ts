@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
+import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import { type Config, loadConfig } from './config.js'
@@ -20,12 +21,14 @@ import { pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
 import { HoldGate } from './realtime/gate.js'
+import { Hub } from './realtime/hub/hub.js'
+import { hubRoutes } from './realtime/hub/routes.js'
 import { sseRoutes } from './realtime/sse.js'
-import { MemoryStore } from './store/memory.js'
+import { createStore, storeFacilities } from './store/index.js'
 import type { SessionStore } from './store/store.js'
 
 export interface BuildOptions {
-  /** Defaults to a fresh in-memory store, closed with the app. A store passed in stays open. */
+  /** Defaults to the store the config names (createStore), closed with the app. A store passed in stays open. */
   store?: SessionStore
   clock?: Clock
   /** Parse every reply with its zod schema before sending it (the tests do; it costs time). */
@@ -46,13 +49,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp(config: Config = loadConfig(), options: BuildOptions = {}): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock
   const ownsStore = options.store === undefined
-  const store = options.store ?? new MemoryStore({
-    maxSessions: config.limits.maxSessions,
-    maxMessagesPerSession: config.limits.maxMessagesPerSession,
-  })
-  const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
-  const sessions = new SessionService({ store, clock, limits: config.limits, redactor })
-  const pairing = new PairingService({ store, clock, limits: config.limits })
 
   // JSON escaping can grow a message up to six-fold (\u0000); the core enforces the real limit.
   const bodyLimit = config.limits.maxMessageBytes * 6 + 64 * 1024
@@ -78,6 +74,13 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(replySerializer({ checkReplies: options.checkReplies ?? false }))
 
+  // STORE=memory by default; STORE=redis shares state (and the rate limit) across instances.
+  const store = options.store ?? createStore(config, { log: app.log })
+  const facilities = storeFacilities(store)
+  const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
+  const sessions = new SessionService({ store, clock, limits: config.limits, redactor })
+  const pairing = new PairingService({ store, clock, limits: config.limits })
+
   await app.register(swagger, {
     openapi: {
       info: { title: 'Nexus', version, description: 'Ephemeral sessions and cursor-ordered messages for AI agents.' },
@@ -87,10 +90,21 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   await app.register(rateLimit, {
     max: config.rateLimit.max,
     timeWindow: config.rateLimit.windowSeconds * 1000,
+    // On Redis the count is shared by every instance; while Redis is away requests are not
+    // limited, and those that need the store answer 503 store_unavailable.
+    ...(facilities.rateLimit ? { ...facilities.rateLimit, skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) =>
       nexusError('rate_limit_exceeded', `Too many requests: at most ${context.max} per ${config.rateLimit.windowSeconds} s from one address. Retry in ${Math.ceil(context.ttl / 1000)} s.`, {
         retryAfter: Math.ceil(context.ttl / 1000),
       }),
+  })
+  // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
+  const hub = new Hub({ sessions, limits: config.hub, log: app.log })
+  // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
+  app.addHook('preClose', async () => hub.close())
+  await app.register(websocket, {
+    options: { maxPayload: config.hub.maxFrameBytes * 4 },
+    errorHandler: (err, socket) => hub.socketError(err, socket),
   })
 
   app.addHook('onRequest', async (request, reply) => {
@@ -100,13 +114,14 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   registerJsonParsing(app, bodyLimit)
 
   const holds = new HoldGate(config.waiters)
-  const context: RouteContext = { sessions, pairing, holds, config, version, storeKind: store.kind, startedAt: Date.now() }
-  healthRoutes(app, context)
+  const context: RouteContext = { sessions, pairing, holds, hub, config, version, storeKind: store.kind, startedAt: Date.now() }
+  healthRoutes(app, context, facilities.reachable)
   sessionRoutes(app, context)
   messageRoutes(app, context)
   sseRoutes(app, context)
   pairingRoutes(app, context)
   pageRoutes(app, context)
+  hubRoutes(app, context)
   clientFileRoutes(app)
 
   const sweeper = setInterval(() => {

@@ -67,6 +67,23 @@ const envSchema = z.object({
   MAX_WAITERS: integer(10000, 1),
   MAX_WAITERS_PER_IP: integer(100, 1),
   SSE_KEEPALIVE_SECONDS: integer(15, 1),
+  HUB_MAX_FRAME_BYTES: integer(262144, 1024, 64 * 1024 * 1024),
+  HUB_FRAMES_PER_SECOND: integer(100, 1),
+  HUB_PING_SECONDS: integer(30, 1),
+  HUB_MAX_BUFFERED_BYTES: integer(8 * 1024 * 1024, 1024),
+  HUB_MAX_CONNECTIONS: integer(10000, 1),
+  STORE: z.enum(['memory', 'redis']).optional().transform((value) => value ?? 'memory'),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'redis://127.0.0.1:6379' : value))
+    .pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
+  REDIS_PREFIX: z
+    .string()
+    .optional()
+    .transform((value) => value ?? 'nexus:')
+    .pipe(z.string().max(64).regex(/^[^{}\s]*$/, 'must not hold braces or spaces (keys carry a {hash tag})')),
 })
 
 export interface Config {
@@ -84,6 +101,10 @@ export interface Config {
   waiters: { maxTotal: number; maxPerAddress: number }
   /** A comment line on every event stream this often, so proxies keep it open. */
   sseKeepAliveSeconds: number
+  /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
+  hub: { maxFrameBytes: number; framesPerSecond: number; pingSeconds: number; maxBufferedBytes: number; maxConnections: number }
+  /** Where state lives: this process's memory, or a Redis shared by many instances. */
+  store: { kind: 'memory' | 'redis'; redisUrl: string; redisPrefix: string }
 }
 
 export class ConfigError extends Error {
@@ -126,5 +147,13 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },
     sseKeepAliveSeconds: e.SSE_KEEPALIVE_SECONDS,
+    hub: {
+      maxFrameBytes: e.HUB_MAX_FRAME_BYTES,
+      framesPerSecond: e.HUB_FRAMES_PER_SECOND,
+      pingSeconds: e.HUB_PING_SECONDS,
+      maxBufferedBytes: e.HUB_MAX_BUFFERED_BYTES,
+      maxConnections: e.HUB_MAX_CONNECTIONS,
+    },
+    store: { kind: e.STORE, redisUrl: e.REDIS_URL, redisPrefix: e.REDIS_PREFIX },
   }
 }

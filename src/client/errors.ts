@@ -19,6 +19,7 @@ export const API_ERROR_CODES = [
   'payload_too_large',
   'rate_limit_exceeded',
   'capacity_exceeded',
+  'store_unavailable',
   'internal_error',
 ] as const
 

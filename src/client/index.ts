@@ -4,6 +4,7 @@
  */
 export { NexusClient } from './client.js'
 export type { AgentOptions, LeaveOptions, NexusClientOptions, PollOptions, RenewOptions, SendOptions } from './client.js'
+export * from './chat.js'
 export { MessageStream } from './messages.js'
 export type { MessagesOptions, MessageTransport } from './messages.js'
 export { API_ERROR_CODES, isNexusError, NexusApiError, NexusTransportError } from './errors.js'

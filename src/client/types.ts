@@ -153,16 +153,19 @@ export interface Left {
 
 /** `GET /health`. */
 export interface Health {
-  status: 'ok'
+  /** `unavailable` (with HTTP 503) while the store cannot be reached. */
+  status: 'ok' | 'unavailable'
   version: string
   uptime: number
   store: string
+  storeReachable: boolean
   capabilities: {
     messageFormat: string[]
     longPoll: boolean
     serverSentEvents: boolean
     pairing: boolean
     redaction: boolean
+    webSocketHub: boolean
   }
 }
 

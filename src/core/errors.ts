@@ -27,6 +27,7 @@ export const catalogue = {
   payload_too_large: { status: 413, code: 'payload_too_large', message: 'The body or message is larger than this server accepts.' },
   rate_limit_exceeded: { status: 429, code: 'rate_limit_exceeded', message: 'Too many requests from this address; retry later.' },
   capacity_exceeded: { status: 503, code: 'capacity_exceeded', message: 'The server is at capacity; retry later.' },
+  store_unavailable: { status: 503, code: 'store_unavailable', message: 'The session store cannot be reached right now; retry shortly.' },
   internal_error: { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; code: string; message: string }>
 

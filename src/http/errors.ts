@@ -11,7 +11,8 @@ import { type FieldProblem, isNexusError, NexusError, nexusError } from '../core
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = toCatalogueError(err)
-    if (known.status >= 500) request.log.error({ err }, 'request failed')
+    // An unreachable store is logged once by the store, not once per request it fails.
+    if (known.status >= 500 && known.code !== 'store_unavailable') request.log.error({ err }, 'request failed')
     return sendError(reply, known)
   })
 

@@ -115,16 +115,18 @@ export const codeStatus = z.object({
 })
 
 export const health = z.object({
-  status: z.literal('ok'),
+  status: z.enum(['ok', 'unavailable']),
   version: z.string(),
   uptime: z.number(),
   store: z.string(),
+  storeReachable: z.boolean(),
   capabilities: z.object({
     messageFormat: z.array(z.string()),
     longPoll: z.boolean(),
     serverSentEvents: z.boolean(),
     pairing: z.boolean(),
     redaction: z.boolean(),
+    webSocketHub: z.boolean(),
   }),
 })
 
@@ -135,8 +137,8 @@ export const stats = z.object({
   uptime: z.number(),
 })
 
-/** The error replies a route may give, by status, for its schema. */
+/** The error replies a route may give, by status, for its schema (503: the store unreachable, on Redis). */
 export function errors(...statuses: number[]): Record<number, typeof errorBody> {
-  const all = [400, 429, 500, ...statuses]
+  const all = [400, 429, 500, 503, ...statuses]
   return Object.fromEntries(all.map((status) => [status, errorBody]))
 }

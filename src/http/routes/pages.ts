@@ -9,12 +9,19 @@ import { codeParams } from '../schemas.js'
 import { iso } from '../views.js'
 
 /** The pages: `/` and the pairing link, markdown for agents and HTML for people. */
-export function pageRoutes(app: App, { pairing, config }: RouteContext): void {
+export function pageRoutes(app: App, { pairing, config, hub }: RouteContext): void {
   const api = typed(app)
 
-  api.get('/', { schema: { summary: 'What Nexus is and the whole protocol' } }, async (request, reply) => {
-    const base = publicBase(config, request)
-    return sendPage(request, reply, 200, () => homeMarkdown(base), () => homeHtml(base))
+  // A WebSocket upgrade on `/` is the chat hub (references/hub.md); a plain GET is the home page.
+  api.route({
+    method: 'GET',
+    url: '/',
+    schema: { summary: 'What Nexus is and the whole protocol' },
+    handler: async (request, reply) => {
+      const base = publicBase(config, request)
+      return sendPage(request, reply, 200, () => homeMarkdown(base), () => homeHtml(base))
+    },
+    wsHandler: (socket, request) => hub.accept(socket, request),
   })
 
   api.get('/p/:code', { schema: { summary: 'A pairing link', params: codeParams } }, async (request, reply) => {
