@@ -107,8 +107,10 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     errorHandler: (err, socket) => hub.socketError(err, socket),
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request, and a promise per request shows.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   registerErrorHandling(app)
   registerJsonParsing(app, bodyLimit)
