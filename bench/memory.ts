@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import autocannon from 'autocannon'
 import type { BenchSession } from './fixtures.js'
@@ -7,11 +8,20 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Resident memory after a full collection (the server runs with the bench's gc-on-signal preload). */
 export async function settledRss(server: Server): Promise<number> {
+  return (await settledMemory(server)).rss
+}
+
+/** RSS and V8 heap (used + external) after a full collection. */
+export async function settledMemory(server: Server): Promise<{ rss: number; heap: number }> {
   server.child.kill('SIGUSR2')
   await pause(500)
   server.child.kill('SIGUSR2')
   await pause(500)
-  return server.rss()
+  const rss = server.rss()
+  const file = process.env.NEXUS_BENCH_MEMORY_FILE
+  if (!file || !existsSync(file)) return { rss, heap: Number.NaN }
+  const usage = JSON.parse(readFileSync(file, 'utf8')) as { heapUsed: number; external: number }
+  return { rss, heap: usage.heapUsed + usage.external }
 }
 
 /**
@@ -20,7 +30,7 @@ export async function settledRss(server: Server): Promise<number> {
  */
 export async function idleWaiters(server: Server, sessions: BenchSession[], count = 10_000) {
   const { port } = new URL(server.base)
-  const before = await settledRss(server)
+  const before = await settledMemory(server)
   const sockets: Socket[] = []
   let answered = 0
   for (let i = 0; i < count; i++) {
@@ -33,15 +43,15 @@ export async function idleWaiters(server: Server, sessions: BenchSession[], coun
     if (i % 500 === 499) await pause(20)
   }
   await pause(2000)
-  const after = await settledRss(server)
+  const after = await settledMemory(server)
   for (const socket of sockets) socket.destroy()
   await pause(500)
-  return { count, answeredEarly: answered, bytesPer: (after - before) / count, before, after }
+  return { count, answeredEarly: answered, bytesPer: (after.rss - before.rss) / count, heapBytesPer: (after.heap - before.heap) / count, before, after }
 }
 
 /** Server memory per idle session (no members, no messages), from `count` creates. */
 export async function idleSessions(server: Server, count = 100_000) {
-  const before = await settledRss(server)
+  const before = await settledMemory(server)
   const result = await autocannon({
     url: `${server.base}/v1/sessions`,
     method: 'PUT',
@@ -50,6 +60,6 @@ export async function idleSessions(server: Server, count = 100_000) {
     headers: { 'content-type': 'application/json' },
     body: '{}',
   })
-  const after = await settledRss(server)
-  return { count, created: result['2xx'], failed: result.non2xx + result.errors, bytesPer: (after - before) / count, before, after }
+  const after = await settledMemory(server)
+  return { count, created: result['2xx'], failed: result.non2xx + result.errors, bytesPer: (after.rss - before.rss) / count, heapBytesPer: (after.heap - before.heap) / count, before, after }
 }
