@@ -44,6 +44,28 @@ const publicUrl = z
       .optional(),
   )
 
+/**
+ * REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster, `host:port` separated by commas. Unset or
+ * empty: no Cluster (REDIS_URL is used).
+ */
+const clusterNodes = z
+  .string()
+  .optional()
+  .transform((value, ctx): { host: string; port: number }[] | undefined => {
+    if (value === undefined || value.trim() === '') return undefined
+    const nodes: { host: string; port: number }[] = []
+    for (const part of value.split(',')) {
+      const match = /^\s*(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})\s*$/.exec(part)
+      const port = match ? Number(match[2]) : 0
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `must be host:port seed nodes separated by commas, such as 10.0.0.1:7000,10.0.0.2:7000 (${JSON.stringify(part.trim())} is not)` })
+        return z.NEVER
+      }
+      nodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port })
+    }
+    return nodes
+  })
+
 const envSchema = z.object({
   PORT: integer(8765, 0, 65535),
   HOST: z.string().trim().min(1).optional().transform((value) => value ?? '127.0.0.1'),
@@ -79,6 +101,7 @@ const envSchema = z.object({
     .optional()
     .transform((value) => (value === undefined || value === '' ? 'redis://127.0.0.1:6379' : value))
     .pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
+  REDIS_CLUSTER_NODES: clusterNodes,
   REDIS_PREFIX: z
     .string()
     .optional()
@@ -104,7 +127,13 @@ export interface Config {
   /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
   hub: { maxFrameBytes: number; framesPerSecond: number; pingSeconds: number; maxBufferedBytes: number; maxConnections: number }
   /** Where state lives: this process's memory, or a Redis shared by many instances. */
-  store: { kind: 'memory' | 'redis'; redisUrl: string; redisPrefix: string }
+  store: {
+    kind: 'memory' | 'redis'
+    redisUrl: string
+    redisPrefix: string
+    /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when present, REDIS_URL is unused. */
+    redisClusterNodes?: { host: string; port: number }[]
+  }
 }
 
 export class ConfigError extends Error {
@@ -154,6 +183,11 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       maxBufferedBytes: e.HUB_MAX_BUFFERED_BYTES,
       maxConnections: e.HUB_MAX_CONNECTIONS,
     },
-    store: { kind: e.STORE, redisUrl: e.REDIS_URL, redisPrefix: e.REDIS_PREFIX },
+    store: {
+      kind: e.STORE,
+      redisUrl: e.REDIS_URL,
+      redisPrefix: e.REDIS_PREFIX,
+      ...(e.REDIS_CLUSTER_NODES ? { redisClusterNodes: e.REDIS_CLUSTER_NODES } : {}),
+    },
   }
 }

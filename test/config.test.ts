@@ -22,7 +22,7 @@ t.test('values are parsed', async (t) => {
 })
 
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5']] as const) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0']] as const) {
     let error: unknown
     try {
       loadConfig({ [name]: value })
@@ -32,4 +32,13 @@ t.test('a bad value stops the start with one line naming the variable', async (t
     t.ok(error instanceof ConfigError, `${name}=${value} is refused`)
     t.match((error as Error | undefined)?.message, new RegExp(`^${name}=\\S+ is not valid: [^\\n]+$`))
   }
+})
+
+t.test('REDIS_CLUSTER_NODES lists the seed nodes of a Redis Cluster', async (t) => {
+  t.equal(loadConfig({ STORE: 'redis' }).store.redisClusterNodes, undefined, 'unset: no Cluster')
+  t.same(loadConfig({ STORE: 'redis', REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b:7001,[::1]:7002 ' }).store.redisClusterNodes, [
+    { host: '10.0.0.1', port: 7000 },
+    { host: 'redis-b', port: 7001 },
+    { host: '::1', port: 7002 },
+  ])
 })

@@ -12,7 +12,9 @@ export interface StoreDeps {
 export function createStore(config: Config, deps: StoreDeps = {}): SessionStore {
   const limits = { maxSessions: config.limits.maxSessions, maxMessagesPerSession: config.limits.maxMessagesPerSession }
   if (config.store.kind === 'redis') {
-    return new RedisStore({ ...limits, url: config.store.redisUrl, prefix: config.store.redisPrefix, ...(deps.log ? { log: deps.log } : {}) })
+    // REDIS_CLUSTER_NODES set: a Cluster client on those seed nodes, and REDIS_URL is unused.
+    const where = config.store.redisClusterNodes ? { clusterNodes: config.store.redisClusterNodes } : { url: config.store.redisUrl }
+    return new RedisStore({ ...limits, ...where, prefix: config.store.redisPrefix, ...(deps.log ? { log: deps.log } : {}) })
   }
   return new MemoryStore(limits)
 }
@@ -20,7 +22,8 @@ export function createStore(config: Config, deps: StoreDeps = {}): SessionStore 
 /**
  * What the app needs from a store beyond the contract: whether it is reachable (for /health) and,
  * for a shared store, the Redis connection the rate limiter counts on, so the limit holds across
- * instances. Only here does anything look at which store runs.
+ * instances (single Redis or Cluster: the limiter's script touches one key, so a Cluster routes it
+ * by that key). Only here does anything look at which store runs.
  */
 export function storeFacilities(store: SessionStore): {
   reachable: () => Promise<boolean>

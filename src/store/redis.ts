@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import { Cluster, type ClusterNode, Redis } from 'ioredis'
 import { nexusError } from '../core/errors.js'
 import { SessionEvents } from './redis/events.js'
 import { type Script, scripts } from './redis/scripts.js'
@@ -26,11 +26,16 @@ import type {
   StoreStats,
 } from './store.js'
 
+/** A single Redis or a Redis Cluster: the store runs the same on both. */
+export type RedisClient = Redis | Cluster
+
 export interface RedisStoreOptions extends StoreLimits {
-  /** Default redis://127.0.0.1:6379. Ignored when `client` is given. */
+  /** Default redis://127.0.0.1:6379. Ignored when `client` or `clusterNodes` is given. */
   url?: string
-  /** A client to use instead of opening one; it is left open by close(). */
-  client?: Redis
+  /** Seed nodes of a Redis Cluster (`host:port` or `{ host, port }`): the store opens a Cluster client on them instead of `url`. */
+  clusterNodes?: ClusterNode[]
+  /** A client (single or Cluster) to use instead of opening one; it is left open by close(). */
+  client?: RedisClient
   /** Put before every key and channel; default `nexus:`. No braces: keys carry a {hash tag}. */
   prefix?: string
   /**
@@ -76,7 +81,7 @@ type Reply = unknown[]
 export class RedisStore implements SessionStore {
   readonly kind = 'redis'
   /** The command connection, shared with the rate limiter when the app runs on Redis. */
-  readonly client: Redis
+  readonly client: RedisClient
   readonly prefix: string
   readonly #limits: StoreLimits
   readonly #ownsClient: boolean
@@ -103,17 +108,7 @@ export class RedisStore implements SessionStore {
     this.#connectWaitMs = options.connectWaitMs ?? 2000
     this.#log = options.log
     this.#ownsClient = options.client === undefined
-    this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', {
-      // Fail fast while Redis is away: nothing is retried (a retried append could be stored
-      // twice), a silent server times out, and once the first connection is up nothing queues
-      // either (see 'ready' below); reconnect forever in the background.
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 500,
-      connectTimeout: 2000,
-      retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-      autoResubscribe: false,
-    })
+    this.client = options.client ?? openClient(options)
     this.client.on('error', (err: Error) => {
       if (this.#down || this.#closed) return
       this.#down = true
@@ -123,15 +118,22 @@ export class RedisStore implements SessionStore {
       // Commands sent while connecting at start wait for the connection; after that, while it
       // is down, they fail at once (503) instead of piling up.
       if (this.#ownsClient) this.client.options.enableOfflineQueue = false
-      // Load every script now, so EVALSHA finds it (after a restart Redis has forgotten them).
-      for (const script of Object.values(scripts)) this.client.script('LOAD', script.lua).catch(() => {})
+      // Load every script now, so EVALSHA finds it (after a restart Redis has forgotten them); on
+      // a Cluster into every master, since EVALSHA goes to the node of its first key's slot.
+      const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+      for (const node of nodes) for (const script of Object.values(scripts)) node.script('LOAD', script.lua).catch(() => {})
       if (this.#down) this.#log?.info({}, 'redis reachable again')
       this.#down = false
     })
     const p = this.prefix
     this.#global = [`${p}{global}:sessions`, `${p}{global}:members`, `${p}{global}:agents`, `${p}{global}:messages`]
     this.#events = new SessionEvents({
-      connect: () => this.client.duplicate({ enableOfflineQueue: false, autoResubscribe: false }),
+      // On a Cluster, a Cluster client of its own: it SUBSCRIBEs on one node, and a classic PUBLISH
+      // on any node reaches every node of the Cluster (see references/scaling.md).
+      connect: () =>
+        this.client instanceof Cluster
+          ? this.client.duplicate(undefined, { enableOfflineQueue: false })
+          : this.client.duplicate({ enableOfflineQueue: false, autoResubscribe: false }),
       channelOf: (id) => this.#channel(id),
       lastCursors: (ids) => this.#lastCursors(ids),
       connectWaitMs: this.#connectWaitMs,
@@ -502,11 +504,43 @@ export class RedisStore implements SessionStore {
         this.client.once('ready', done)
       })
     }
-    const pipeline = this.client.pipeline()
+    const client = this.client
+    if (client instanceof Cluster) {
+      // A pipeline on a Cluster must stay on one node; these keys are spread over all slots.
+      if (this.#silent) throw unavailable()
+      return Promise.all(sessionIds.map((id) =>
+        client.hget(this.#sessionKeys(id)[0], 'last').then((value) => (value === null ? null : Number(value)), () => null),
+      ))
+    }
+    const pipeline = client.pipeline()
     for (const id of sessionIds) pipeline.hget(this.#sessionKeys(id)[0], 'last')
     const replies = (await this.#command(() => pipeline.exec())) ?? []
     return replies.map(([err, value]) => (err || value === null ? null : Number(value)))
   }
+}
+
+/**
+ * Fail fast while Redis is away: nothing is retried (a retried append could be stored twice), a
+ * silent server times out, and once the first connection is up nothing queues either (see
+ * 'ready' in the constructor); reconnect forever in the background.
+ */
+function openClient(options: RedisStoreOptions): RedisClient {
+  const connection = {
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    connectTimeout: 2000,
+    autoResubscribe: false,
+  }
+  const retry = (attempt: number) => Math.min(50 * attempt, 1000)
+  if (options.clusterNodes && options.clusterNodes.length > 0) {
+    return new Cluster(options.clusterNodes, {
+      enableOfflineQueue: true,
+      clusterRetryStrategy: retry,
+      slotsRefreshTimeout: 2000,
+      redisOptions: connection,
+    })
+  }
+  return new Redis(options.url ?? 'redis://127.0.0.1:6379', { ...connection, enableOfflineQueue: true, retryStrategy: retry })
 }
 
 function unavailable(): Error {

@@ -1,7 +1,9 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { SessionEvent } from '../store.js'
 
 type Listener = (event: SessionEvent) => void
+/** The subscriber connection: a single Redis, or a Cluster client (which subscribes on one of its nodes). */
+type Subscriber = Redis | Cluster
 
 interface Channel {
   name: string
@@ -19,7 +21,7 @@ interface Channel {
 
 export interface SessionEventsOptions {
   /** Opens the subscriber connection (a duplicate of the store's client). */
-  connect: () => Redis
+  connect: () => Subscriber
   channelOf: (sessionId: string) => string
   /** For each session, its last cursor, or null when it no longer exists (after a reconnect). */
   lastCursors: (sessionIds: string[]) => Promise<(number | null)[]>
@@ -43,9 +45,9 @@ export interface SessionEventsOptions {
 export class SessionEvents {
   readonly #options: SessionEventsOptions
   readonly #channels = new Map<string, Channel>()
-  #sub: Redis | undefined
+  #sub: Subscriber | undefined
   /** The wait for the first connection, shared by every subscription made meanwhile. */
-  #firstConnect: Promise<Redis> | undefined
+  #firstConnect: Promise<Subscriber> | undefined
   #everReady = false
   #closed = false
 
@@ -113,11 +115,11 @@ export class SessionEvents {
   }
 
   /** The subscriber connection once up: waited for at start, refused while it is down later. */
-  #connection(): Promise<Redis> {
+  #connection(): Promise<Subscriber> {
     const sub = (this.#sub ??= this.#open())
     if (sub.status === 'ready') return Promise.resolve(sub)
     if (this.#everReady) return Promise.reject(this.#options.unavailable())
-    this.#firstConnect ??= new Promise<Redis>((resolve, reject) => {
+    this.#firstConnect ??= new Promise<Subscriber>((resolve, reject) => {
       const done = (err?: Error) => {
         clearTimeout(timer)
         sub.off('ready', onReady)
@@ -135,7 +137,7 @@ export class SessionEvents {
     return this.#firstConnect
   }
 
-  #open(): Redis {
+  #open(): Subscriber {
     const sub = this.#options.connect()
     let down = false
     sub.on('message', (name: string, payload: string) => this.#deliver(name, payload))
@@ -160,7 +162,7 @@ export class SessionEvents {
    * that it ended), since notices published while the connection was down are lost. A waiter
    * compares the cursor with its own and wakes only if something is new to it.
    */
-  async #resubscribe(sub: Redis): Promise<void> {
+  async #resubscribe(sub: Subscriber): Promise<void> {
     const channels = [...this.#channels.values()]
     if (channels.length === 0) return
     await sub.subscribe(...channels.map((channel) => channel.name))
