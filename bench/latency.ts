@@ -107,18 +107,21 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
   const loops = sessions.map((_, index) => (transport === 'sse' ? sse(index) : longPoll(index)))
   await new Promise((resolve) => setTimeout(resolve, 300))
 
-  // The sender: `rate` per second in ticks of 10 ms, round-robin over the sessions.
+  // The sender: `rate` per second in ticks of 10 ms, round-robin over the sessions. Sends to one
+  // session are chained (the next leaves when the previous is acknowledged), as one agent talks,
+  // so "in order" means the order that agent sent in; sends to different sessions run at once.
   let seq = 0
   const perTick = Math.max(1, Math.round(rate / 100))
-  const sends: Promise<unknown>[] = []
+  const chains: Promise<unknown>[] = sessions.map(() => Promise.resolve())
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       for (let i = 0; i < perTick && seq < total; i++, seq++) {
         const n = seq
-        const session = sessions[n % sessions.length]!
+        const index = n % sessions.length
+        const session = sessions[index]!
         const text = `seq ${n} ` + 'x'.repeat(240)
         sentAt[n] = performance.now()
-        sends.push(senders.request({
+        chains[index] = chains[index]!.then(() => senders.request({
           method: 'POST',
           path: `/v1/sessions/${session.id}/messages`,
           headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
@@ -131,6 +134,7 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
       }
     }, 10)
   })
+  const sends = chains
   await Promise.all(sends)
   await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))])
   stop.abort()
