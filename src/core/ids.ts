@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { nanoid } from 'nanoid'
 import { PAIRING_WORDS } from './words.js'
 
@@ -22,7 +22,8 @@ export function newSessionKey(): string {
  * a digest tells nothing about the key.
  */
 export function hashSessionKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex')
+  // The one-shot form: no Hash object per call, about half the time on the send path.
+  return hash('sha256', key, 'hex')
 }
 
 /** Constant-time comparison of two key digests (hex strings of equal length). */

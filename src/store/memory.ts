@@ -119,7 +119,7 @@ export class MemoryStore implements SessionStore {
     sender.lastSeenAt = now
     this.#totalMessages++
     this.#trim(room)
-    this.#emit({ type: 'message', sessionId, cursor: message.cursor })
+    if (this.#watched(sessionId)) this.#emit({ type: 'message', sessionId, cursor: message.cursor })
     return { ok: true, message, session: { ...room.record } }
   }
 
@@ -293,6 +293,11 @@ export class MemoryStore implements SessionStore {
     const listeners = this.#watchers.get(event.sessionId)
     if (!listeners) return
     for (const listener of [...listeners]) listener(event)
+  }
+
+  /** Whether anyone watches the session: spares building an event nobody hears. */
+  #watched(sessionId: string): boolean {
+    return this.#watchers.has(sessionId)
   }
 }
 
