@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client'
 import { WebSocket } from 'ws'
+import { type LatencyResult, percentile } from './latency.js'
 import { settledRss } from './memory.js'
 import { pinSelf, type Server, startServer } from './processes.js'
 
@@ -136,21 +137,8 @@ async function ioHarness(server: Server): Promise<Harness> {
   return { pairs, close: () => sockets.forEach((socket) => socket.disconnect()) }
 }
 
-export interface HubLatency {
-  sent: number
-  received: number
-  duplicates: number
-  outOfOrder: number
-  p50ms: number
-  p99ms: number
-  maxms: number
-  valid: boolean
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
+/** The HTTP latency figures without their transport: the hub and Socket.IO are named by the caller. */
+export type HubLatency = Omit<LatencyResult, 'transport'>
 
 /**
  * Sends `rate` messages per second, round-robin over the channels in ticks of 10 ms, and times

@@ -15,7 +15,8 @@ export interface LatencyResult {
   valid: boolean
 }
 
-function percentile(sorted: number[], p: number): number {
+/** The p-th percentile of ascending `sorted`. */
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
