@@ -1,9 +1,8 @@
-import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client'
 import { WebSocket } from 'ws'
-import { type LatencyResult, percentile } from './latency.js'
 import { settledRss } from './memory.js'
+import { benchText, type DeliveryFigures, DeliveryTally } from './tally.js'
 import { pinSelf, type Server, startServer } from './processes.js'
 
 /**
@@ -137,8 +136,7 @@ async function ioHarness(server: Server): Promise<Harness> {
   return { pairs, close: () => sockets.forEach((socket) => socket.disconnect()) }
 }
 
-/** The HTTP latency figures without their transport: the hub and Socket.IO are named by the caller. */
-export type HubLatency = Omit<LatencyResult, 'transport'>
+export type HubLatency = DeliveryFigures
 
 /**
  * Sends `rate` messages per second, round-robin over the channels in ticks of 10 ms, and times
@@ -147,37 +145,16 @@ export type HubLatency = Omit<LatencyResult, 'transport'>
 async function deliveryLatency(harness: Harness, rate = RATE, seconds = SECONDS): Promise<HubLatency> {
   const warmup = rate * WARMUP_SECONDS
   const total = rate * seconds
-  const sentAt = new Float64Array(warmup + total)
-  const counts = new Uint8Array(warmup + total)
-  const lastSeq = new Int32Array(harness.pairs.length).fill(-1)
-  const latency: number[] = []
-  let received = 0
-  let duplicates = 0
-  let outOfOrder = 0
-  let allReceived: () => void = () => {}
-  const done = new Promise<void>((resolve) => (allReceived = resolve))
-  harness.pairs.forEach((pair, index) => {
-    pair.onReceive((text) => {
-      const now = performance.now()
-      const seq = Number(text.slice(4, text.indexOf(' ', 4)))
-      if (counts[seq]! > 0) duplicates++
-      counts[seq]!++
-      if (lastSeq[index]! > seq) outOfOrder++
-      lastSeq[index] = seq
-      if (seq < warmup) return
-      latency.push(now - sentAt[seq]!)
-      if (++received >= total) allReceived()
-    })
-  })
+  const tally = new DeliveryTally(total, warmup)
+  harness.pairs.forEach((pair, index) => pair.onReceive((text) => tally.received(index, text)))
   const perTick = Math.max(1, Math.round(rate / 100))
   let seq = 0
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       for (let i = 0; i < perTick && seq < warmup + total; i++, seq++) {
         const pair = harness.pairs[seq % harness.pairs.length]!
-        const text = `seq ${seq} ` + 'x'.repeat(240)
-        sentAt[seq] = performance.now()
-        pair.send(text)
+        tally.sent(seq)
+        pair.send(benchText(seq))
       }
       if (seq >= warmup + total) {
         clearInterval(timer)
@@ -185,18 +162,8 @@ async function deliveryLatency(harness: Harness, rate = RATE, seconds = SECONDS)
       }
     }, 10)
   })
-  await Promise.race([done, pause(10_000)])
-  latency.sort((a, b) => a - b)
-  return {
-    sent: total,
-    received,
-    duplicates,
-    outOfOrder,
-    p50ms: percentile(latency, 50),
-    p99ms: percentile(latency, 99),
-    maxms: latency.at(-1) ?? Number.NaN,
-    valid: received === total && duplicates === 0 && outOfOrder === 0,
-  }
+  await Promise.race([tally.done, pause(10_000)])
+  return tally.figures()
 }
 
 /** Opens `count` connections, 200 at a time, each through `open` (which resolves once it is idle). */

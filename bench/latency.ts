@@ -1,24 +1,10 @@
 import { setMaxListeners } from 'node:events'
-import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
 import type { BenchSession } from './fixtures.js'
+import { benchText, type DeliveryFigures, DeliveryTally } from './tally.js'
 
-export interface LatencyResult {
+export interface LatencyResult extends DeliveryFigures {
   transport: 'long-poll' | 'sse'
-  sent: number
-  received: number
-  duplicates: number
-  outOfOrder: number
-  p50ms: number
-  p99ms: number
-  maxms: number
-  valid: boolean
-}
-
-/** The p-th percentile of ascending `sorted`. */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 /**
@@ -33,26 +19,8 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
   const stop = new AbortController()
   setMaxListeners(0, stop.signal)
   const total = rate * seconds
-  const sentAt = new Float64Array(total)
-  const latency: number[] = []
-  const counts = new Uint8Array(total)
-  const lastSeq = new Map<number, number>()
-  let received = 0
-  let duplicates = 0
-  let outOfOrder = 0
-  let allReceived: () => void = () => {}
-  const done = new Promise<void>((resolve) => (allReceived = resolve))
-
-  const record = (sessionIndex: number, text: string) => {
-    const now = performance.now()
-    const seq = Number(text.slice(4, text.indexOf(' ', 4)))
-    if (counts[seq]! > 0) duplicates++
-    counts[seq]!++
-    if ((lastSeq.get(sessionIndex) ?? -1) > seq) outOfOrder++
-    lastSeq.set(sessionIndex, seq)
-    latency.push(now - sentAt[seq]!)
-    if (++received >= total) allReceived()
-  }
+  const tally = new DeliveryTally(total)
+  const record = (sessionIndex: number, text: string) => tally.received(sessionIndex, text)
 
   // Each session's current cursor, so receivers start at the tail and see only this run's messages.
   const starts = await Promise.all(sessions.map(async (s) => {
@@ -120,8 +88,8 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
         const n = seq
         const index = n % sessions.length
         const session = sessions[index]!
-        const text = `seq ${n} ` + 'x'.repeat(240)
-        sentAt[n] = performance.now()
+        const text = benchText(n)
+        tally.sent(n)
         chains[index] = chains[index]!.then(() => senders.request({
           method: 'POST',
           path: `/v1/sessions/${session.id}/messages`,
@@ -137,21 +105,10 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
   })
   const sends = chains
   await Promise.all(sends)
-  await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))])
+  await Promise.race([tally.done, new Promise((resolve) => setTimeout(resolve, 10_000))])
   stop.abort()
   await Promise.allSettled(loops)
   await Promise.all([receivers.destroy(), senders.destroy()])
 
-  latency.sort((a, b) => a - b)
-  return {
-    transport,
-    sent: total,
-    received,
-    duplicates,
-    outOfOrder,
-    p50ms: percentile(latency, 50),
-    p99ms: percentile(latency, 99),
-    maxms: latency.at(-1) ?? Number.NaN,
-    valid: received === total && duplicates === 0 && outOfOrder === 0,
-  }
+  return { transport, ...tally.figures() }
 }
