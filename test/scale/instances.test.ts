@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { call, poll, send } from '../helpers.js'
-import { instance, testPrefix } from './support.js'
+import { createOnAWriteOnB, instance, testPrefix } from './support.js'
 
 /**
  * Two Nexus instances on one Redis, as behind a load balancer: any instance serves any request
@@ -17,17 +17,7 @@ async function pair(t: Test, env: Record<string, string> = {}) {
 
 t.test('create on one instance, join and send on the other, read on the first', async (t) => {
   const { a, b } = await pair(t)
-  const created = await call(a, { method: 'PUT', url: '/v1/sessions', payload: { creatorAgentId: 'host', greeting: 'hello' } })
-  t.equal(created.status, 201)
-  const id: string = created.body.sessionId
-  const joined = await call(b, { method: 'POST', url: `/v1/sessions/${id}/join`, headers: { 'x-agent-id': 'guest' } })
-  t.equal(joined.status, 200)
-  const sent = await send(b, id, 'guest', { text: 'from b' }, joined.body.sessionKey)
-  t.equal(sent.status, 201)
-  t.equal(sent.body.cursor, '1')
-  t.equal(sent.body.verified, true)
-  const page = await poll(a, id, 'host')
-  t.same(page.body.messages.map((m: { text: string }) => m.text), ['hello', 'from b'])
+  const { id } = await createOnAWriteOnB(t, a, b)
   const status = await call(a, { method: 'GET', url: `/v1/sessions/${id}` })
   t.same(status.body.agents, ['host', 'guest'])
   const stats = await call(b, { method: 'GET', url: '/v1/stats' })

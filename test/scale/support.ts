@@ -5,6 +5,7 @@ import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { RedisStore } from '../../src/store/redis.js'
+import { call, poll, send } from '../helpers.js'
 
 /** Helpers for running several Nexus instances on one Redis in a test. */
 
@@ -51,4 +52,23 @@ export async function instance(t: Test, prefix: string, env: Record<string, stri
     await store.close()
   })
   return { app, store }
+}
+
+/**
+ * The core cross-instance story, shared by the single-Redis and the Cluster tests: a session
+ * created on A, joined and written to on B, read back on A. Returns what later steps need.
+ */
+export async function createOnAWriteOnB(t: Test, a: FastifyInstance, b: FastifyInstance): Promise<{ id: string; guestKey: string }> {
+  const created = await call(a, { method: 'PUT', url: '/v1/sessions', payload: { creatorAgentId: 'host', greeting: 'hello' } })
+  t.equal(created.status, 201)
+  const id: string = created.body.sessionId
+  const joined = await call(b, { method: 'POST', url: `/v1/sessions/${id}/join`, headers: { 'x-agent-id': 'guest' } })
+  t.equal(joined.status, 200)
+  const sent = await send(b, id, 'guest', { text: 'from b' }, joined.body.sessionKey)
+  t.equal(sent.status, 201)
+  t.equal(sent.body.cursor, '1')
+  t.equal(sent.body.verified, true)
+  const page = await poll(a, id, 'host')
+  t.same(page.body.messages.map((m: { text: string }) => m.text), ['hello', 'from b'])
+  return { id, guestKey: joined.body.sessionKey }
 }

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js'
 import { createStore } from '../../src/store/index.js'
 import { RedisStore } from '../../src/store/redis.js'
 import { call, poll, send } from '../helpers.js'
+import { createOnAWriteOnB } from '../scale/support.js'
 import { storeConformance } from './conformance.js'
 
 /**
@@ -120,21 +121,12 @@ if (!installed('redis-server') || !installed('redis-cli')) {
 
   t.test('two instances on the Cluster: create on A, send on B, a long-poll on A woken by B', async (t) => {
     const { a, b } = await pair(t, 'nexus-test:apps:')
-    const created = await call(a, { method: 'PUT', url: '/v1/sessions', payload: { creatorAgentId: 'host', greeting: 'hello' } })
-    t.equal(created.status, 201)
-    const id: string = created.body.sessionId
-    const joined = await call(b, { method: 'POST', url: `/v1/sessions/${id}/join`, headers: { 'x-agent-id': 'guest' } })
-    t.equal(joined.status, 200)
-    const sent = await send(b, id, 'guest', { text: 'from b' }, joined.body.sessionKey)
-    t.equal(sent.status, 201)
-    t.equal(sent.body.cursor, '1')
-    const page = await poll(a, id, 'host')
-    t.same(page.body.messages.map((m: { text: string }) => m.text), ['hello', 'from b'])
+    const { id, guestKey } = await createOnAWriteOnB(t, a, b)
 
     const waiting = poll(a, id, 'host', 'after=1&wait=10')
     await sleep(150)
     const sentAt = performance.now()
-    t.equal((await send(b, id, 'guest', { text: 'wake up' }, joined.body.sessionKey)).status, 201)
+    t.equal((await send(b, id, 'guest', { text: 'wake up' }, guestKey)).status, 201)
     const woken = await waiting
     const latency = performance.now() - sentAt
     t.same(woken.body.messages.map((m: { text: string }) => m.text), ['wake up'])
