@@ -91,7 +91,8 @@ export class SessionService {
     const outcome = await this.#store.create(
       {
         id: newSessionId(),
-        ttlSeconds: input.ttl ?? DEFAULT_TTL_SECONDS,
+        // Defaults never exceed what the operator allows: a small MAX_TTL_SECONDS caps them too.
+        ttlSeconds: input.ttl ?? Math.min(DEFAULT_TTL_SECONDS, this.#limits.maxTtlSeconds),
         maxAgents: input.maxAgents ?? Math.min(DEFAULT_MAX_AGENTS, this.#limits.maxAgents),
         creatorAgentId,
         ...(greeting ? { greeting } : {}),

@@ -12,6 +12,12 @@ t.test('create with defaults', async (t) => {
   t.match(res.headers['content-type'], /application\/json; charset=utf-8/)
 })
 
+t.test('the defaults stay within the configured limits', async (t) => {
+  const app = await build(t, { MAX_TTL_SECONDS: '600', MAX_AGENTS: '5' })
+  const res = await call(app, { method: 'PUT', url: '/v1/sessions' })
+  t.match(res.body, { ttl: 600, maxAgents: 5 })
+})
+
 t.test('create with a creator joins it and hands out its key', async (t) => {
   const app = await build(t)
   const res = await call(app, { method: 'PUT', url: '/v1/sessions', payload: { creatorAgentId: 'alice', ttl: 120, maxAgents: 3 } })
