@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import websocket from '@fastify/websocket'
@@ -13,16 +14,18 @@ import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
+import { requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
 import { clientFileRoutes } from './http/routes/client-files.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messageRoutes } from './http/routes/messages.js'
-import { pageRoutes } from './http/routes/pages.js'
+import { homeRoute, pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
 import { HoldGate } from './realtime/gate.js'
 import { Hub } from './realtime/hub/hub.js'
 import { hubRoutes } from './realtime/hub/routes.js'
+import { hubUpgrades } from './realtime/hub/upgrades.js'
 import { sseRoutes } from './realtime/sse.js'
 import { createStore, storeFacilities } from './store/index.js'
 import type { SessionStore } from './store/store.js'
@@ -61,6 +64,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     bodyLimit,
     requestIdHeader: false,
+    childLoggerFactory: requestLoggerFactory,
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
@@ -98,15 +102,6 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
         retryAfter: Math.ceil(context.ttl / 1000),
       }),
   })
-  // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
-  const hub = new Hub({ sessions, limits: config.hub, log: app.log })
-  // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
-  app.addHook('preClose', async () => hub.close())
-  await app.register(websocket, {
-    options: { maxPayload: config.hub.maxFrameBytes * 4 },
-    errorHandler: (err, socket) => hub.socketError(err, socket),
-  })
-
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
@@ -114,6 +109,11 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   })
   registerErrorHandling(app)
   registerJsonParsing(app, bodyLimit)
+
+  // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
+  const hub = new Hub({ sessions, limits: config.hub, log: app.log })
+  // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
+  app.addHook('preClose', async () => hub.close())
 
   const holds = new HoldGate(config.waiters)
   const context: RouteContext = { sessions, pairing, holds, hub, config, version, storeKind: store.kind, startedAt: Date.now() }
@@ -123,8 +123,18 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   sseRoutes(app, context)
   pairingRoutes(app, context)
   pageRoutes(app, context)
-  hubRoutes(app, context)
   clientFileRoutes(app)
+  // The WebSocket plugin hooks every route of its scope, so its scope holds the hub's routes
+  // alone and plain HTTP requests do not pay for it; upgrades elsewhere are refused first.
+  await app.register(async (scope) => {
+    await scope.register(websocket, {
+      // The plugin only listens to `server`'s 'upgrade' events, which is all the filter emits.
+      options: { maxPayload: config.hub.maxFrameBytes * 4, server: hubUpgrades(app.server) as unknown as Server },
+      errorHandler: (err, socket) => hub.socketError(err, socket),
+    })
+    homeRoute(scope, context)
+    hubRoutes(scope, context)
+  })
 
   const sweeper = setInterval(() => {
     sessions.sweep().catch((err: unknown) => app.log.error({ err }, 'sweep failed'))

@@ -8,12 +8,12 @@ import { homeHtml, homeMarkdown } from '../pages/home-page.js'
 import { codeParams } from '../schemas.js'
 import { iso } from '../views.js'
 
-/** The pages: `/` and the pairing link, markdown for agents and HTML for people. */
-export function pageRoutes(app: App, { pairing, config, hub }: RouteContext): void {
-  const api = typed(app)
-
-  // A WebSocket upgrade on `/` is the chat hub (references/hub.md); a plain GET is the home page.
-  api.route({
+/**
+ * `/`: what Nexus is, markdown for agents and HTML for people. A WebSocket upgrade here is the
+ * chat hub (references/hub.md), so this route lives in the hub's scope (app.ts).
+ */
+export function homeRoute(app: App, { config, hub }: RouteContext): void {
+  typed(app).route({
     method: 'GET',
     url: '/',
     schema: { summary: 'What Nexus is and the whole protocol' },
@@ -23,6 +23,11 @@ export function pageRoutes(app: App, { pairing, config, hub }: RouteContext): vo
     },
     wsHandler: (socket, request) => hub.accept(socket, request),
   })
+}
+
+/** The pairing link: the page that tells an agent how to join, or why it cannot. */
+export function pageRoutes(app: App, { pairing, config }: RouteContext): void {
+  const api = typed(app)
 
   api.get('/p/:code', { schema: { summary: 'A pairing link', params: codeParams } }, async (request, reply) => {
     return reply.redirect(`/v1/pair/${encodeURIComponent(request.params.code)}/skill`, 301)
