@@ -8,12 +8,15 @@ import { type CoreLimits, MAX_PAGE, MAX_WAIT_SECONDS, MIN_AGENTS, MIN_TTL_SECOND
  */
 
 /** A cursor on the wire: the decimal string of a non-negative integer (a bare number is fine too). */
-export const cursorSchema = z
-  .union([z.string(), z.number()])
-  .transform((value) => String(value))
-  .pipe(z.string().regex(/^\d{1,16}$/, 'must be a decimal string of a non-negative integer'))
-  .transform((value) => Number(value))
-  .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+const CURSOR_DIGITS = /^\d{1,16}$/
+export const cursorSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  // One step, not a chain of pipes: `after` is parsed on every poll.
+  const text = String(value)
+  const cursor = Number(text)
+  if (CURSOR_DIGITS.test(text) && cursor <= Number.MAX_SAFE_INTEGER) return cursor
+  ctx.issues.push({ code: 'custom', input: value, message: 'must be a decimal string of a non-negative integer' })
+  return z.NEVER
+})
 
 export function ttlSchema(limits: CoreLimits) {
   return z.number().int().min(MIN_TTL_SECONDS).max(limits.maxTtlSeconds)
