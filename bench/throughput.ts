@@ -7,41 +7,92 @@ import { message256 } from './fixtures.js'
  * session), cycled by each connection, so the load generator does the same little work per
  * request for Nexus as for the bare ceiling: the ratio compares servers, not request builders.
  */
-async function load(url: string, requests: autocannon.Request[]): Promise<{ rps: number; errors: number; non2xx: number; p99ms: number }> {
-  const result = await autocannon({ url, connections: 50, duration: 5, requests })
+export interface Load {
+  rps: number
+  errors: number
+  non2xx: number
+  p99ms: number
+}
+
+/** Seconds each side of a round is loaded; a short first pass warms both JITs up. */
+const ROUND_SECONDS = 3
+const WARMUP_SECONDS = 1
+
+async function load(url: string, requests: autocannon.Request[], duration = ROUND_SECONDS): Promise<Load> {
+  const result = await autocannon({ url, connections: 50, duration, requests })
   return { rps: result.requests.average, errors: result.errors, non2xx: result.non2xx, p99ms: result.latency.p99 }
 }
 
+type Scenario = (duration?: number) => Promise<Load>
+
+export interface Paired {
+  /** The median of the rounds' ratios: what the table shows. */
+  ratio: number
+  /** Each round's nexus / bare, in order, to show the spread. */
+  ratios: number[]
+  nexus: Load[]
+  bare: Load[]
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/**
+ * Nexus and the bare ceiling loaded in turn, round after round, each round's ratio taken from
+ * two runs seconds apart. On a shared machine the speed of the whole box drifts over tens of
+ * seconds; alternating and taking the median keeps that drift out of the ratio.
+ */
+export async function paired(rounds: number, bare: Scenario, nexus: Scenario): Promise<Paired> {
+  await bare(WARMUP_SECONDS)
+  await nexus(WARMUP_SECONDS)
+  const result: Paired = { ratio: Number.NaN, ratios: [], nexus: [], bare: [] }
+  for (let i = 0; i < rounds; i++) {
+    const ceiling = await bare()
+    const measured = await nexus()
+    result.bare.push(ceiling)
+    result.nexus.push(measured)
+    result.ratios.push(measured.rps / ceiling.rps)
+  }
+  result.ratio = median(result.ratios)
+  return result
+}
+
+export const medianRps = (loads: Load[]) => median(loads.map((l) => l.rps))
+export const non2xx = (loads: Load[]) => loads.reduce((sum, l) => sum + l.non2xx + l.errors, 0)
+
 const sendBody = (i: number) => JSON.stringify({ text: message256(i) })
 
-export function bareEcho(base: string) {
+export function bareEcho(base: string, duration?: number) {
   return load(base, Array.from({ length: 100 }, (_, i) => ({
     method: 'POST' as const,
     path: '/echo',
     headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': 'k'.repeat(64) },
     body: sendBody(i),
-  })))
+  })), duration)
 }
 
-export function bareGet(base: string) {
-  return load(base, Array.from({ length: 100 }, () => ({ method: 'GET' as const, path: '/bare', headers: { 'x-agent-id': 'guest' } })))
+export function bareGet(base: string, duration?: number) {
+  return load(base, Array.from({ length: 100 }, () => ({ method: 'GET' as const, path: '/bare', headers: { 'x-agent-id': 'guest' } })), duration)
 }
 
 /** Acknowledged 256-byte sends, spread across the sessions. */
-export function sends(base: string, sessions: BenchSession[]) {
+export function sends(base: string, sessions: BenchSession[], duration?: number) {
   return load(base, sessions.map((session, i) => ({
     method: 'POST' as const,
     path: `/v1/sessions/${session.id}/messages`,
     headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
     body: sendBody(i),
-  })))
+  })), duration)
 }
 
 /** Polls after a cursor, across the sessions: `after` picks a full page of 100 or the empty tail. */
-export function polls(base: string, sessions: BenchSession[], after: (session: BenchSession) => number) {
+export function polls(base: string, sessions: BenchSession[], after: (session: BenchSession) => number, duration?: number) {
   return load(base, sessions.map((session) => ({
     method: 'GET' as const,
     path: `/v1/sessions/${session.id}/messages?after=${after(session)}&limit=100`,
     headers: { 'x-agent-id': 'guest' },
-  })))
+  })), duration)
 }
