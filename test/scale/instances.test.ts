@@ -10,8 +10,9 @@ import { createOnAWriteOnB, instance, testPrefix } from './support.js'
 
 async function pair(t: Test, env: Record<string, string> = {}) {
   const prefix = testPrefix(t)
-  const a = await instance(t, prefix, env)
-  const b = await instance(t, prefix, env)
+  // These tests are about sharing state, not timeouts (test/scale/outage.test.ts is).
+  const a = await instance(t, prefix, env, undefined, 5000)
+  const b = await instance(t, prefix, env, undefined, 5000)
   return { a: a.app, b: b.app, prefix }
 }
 
@@ -133,8 +134,8 @@ t.test('500 concurrent sends through both instances get cursors 1..500, no gap, 
 
 t.test('an instance that dies loses nothing: a client resumes from its cursor on another', async (t) => {
   const prefix = testPrefix(t)
-  const a = await instance(t, prefix)
-  const b = await instance(t, prefix)
+  const a = await instance(t, prefix, {}, undefined, 5000)
+  const b = await instance(t, prefix, {}, undefined, 5000)
   const created = await call(a.app, { method: 'PUT', url: '/v1/sessions', payload: { creatorAgentId: 'host' } })
   const id: string = created.body.sessionId
   await call(a.app, { method: 'POST', url: `/v1/sessions/${id}/join`, headers: { 'x-agent-id': 'guest' } })

@@ -37,14 +37,20 @@ export interface Instance {
   store: RedisStore
 }
 
-/** One Nexus instance with its own RedisStore (its own connections), as a separate process would have. */
-export async function instance(t: Test, prefix: string, env: Record<string, string> = {}, url = redisUrl): Promise<Instance> {
+/**
+ * One Nexus instance with its own RedisStore (its own connections), as a separate process would
+ * have. `commandTimeoutMs` as the store takes it: tests that are not about timeouts raise it,
+ * since a test process firing hundreds of in-process requests at once can hold its own event
+ * loop past the 500 ms default, and a reply already in the socket then times out unread.
+ */
+export async function instance(t: Test, prefix: string, env: Record<string, string> = {}, url = redisUrl, commandTimeoutMs?: number): Promise<Instance> {
   const config = loadConfig({ RATE_LIMIT_MAX: '1000000', ...env })
   const store = new RedisStore({
     maxSessions: config.limits.maxSessions,
     maxMessagesPerSession: config.limits.maxMessagesPerSession,
     url,
     prefix,
+    ...(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {}),
   })
   const app = await buildApp(config, { store, logger: false })
   t.teardown(async () => {
