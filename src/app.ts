@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
@@ -14,6 +13,7 @@ import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
+import { requestId } from './http/request-id.js'
 import { requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
 import { validatorCompiler } from './http/validator.js'
@@ -26,7 +26,7 @@ import { sessionRoutes } from './http/routes/sessions.js'
 import { HoldGate } from './realtime/gate.js'
 import { Hub } from './realtime/hub/hub.js'
 import { hubRoutes } from './realtime/hub/routes.js'
-import { hubUpgrades } from './realtime/hub/upgrades.js'
+import { HubUpgrades } from './realtime/hub/upgrades.js'
 import { sseRoutes } from './realtime/sse.js'
 import { createStore, storeFacilities } from './store/index.js'
 import type { SessionStore } from './store/store.js'
@@ -42,9 +42,6 @@ export interface BuildOptions {
 }
 
 export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
-
-/** A client may name its request; anything else gets a fresh id. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /**
  * The application: plugins first, then the app's own error handling and parsing, then routes.
@@ -66,10 +63,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     bodyLimit,
     requestIdHeader: false,
     childLoggerFactory: requestLoggerFactory,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    genReqId: requestId,
     // A URL that cannot even be decoded never reaches a route: answer it from the catalogue too.
     frameworkErrors: (_err, request, reply) => {
       reply.header('x-request-id', request.id)
@@ -127,11 +121,15 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   clientFileRoutes(app)
   // The WebSocket plugin hooks every route of its scope, so its scope holds the hub's routes
   // alone and plain HTTP requests do not pay for it; upgrades elsewhere are refused first.
+  const upgrades = new HubUpgrades(app.server)
   await app.register(async (scope) => {
     await scope.register(websocket, {
       // The plugin only listens to `server`'s 'upgrade' events, which is all the filter emits.
-      options: { maxPayload: config.hub.maxFrameBytes * 4, server: hubUpgrades(app.server) as unknown as Server },
+      options: { maxPayload: config.hub.maxFrameBytes * 4, server: upgrades as unknown as Server },
       errorHandler: (err, socket) => hub.socketError(err, socket),
+    })
+    scope.addHook('onRoute', (route) => {
+      if (route.wsHandler) upgrades.serve(route.url)
     })
     homeRoute(scope, context)
     hubRoutes(scope, context)

@@ -34,14 +34,19 @@ class RequestLogger {
     return this.#child
   }
 
+  /** Whose level applies: the child's once it exists (its level may have been changed). */
+  get #current(): Logger {
+    return this.#child ?? this.#parent
+  }
+
   #write(level: Level, args: unknown[]): void {
-    if (!enabled(this.#child ?? this.#parent, level)) return
+    if (!enabled(this.#current, level)) return
     const log = this.#real()
     ;(log[level] as (...a: unknown[]) => void)(...args)
   }
 
   get level(): string {
-    return (this.#child ?? this.#parent).level
+    return this.#current.level
   }
 
   set level(level: string) {
@@ -49,7 +54,7 @@ class RequestLogger {
   }
 
   isLevelEnabled(level: string): boolean {
-    return enabled(this.#child ?? this.#parent, level)
+    return enabled(this.#current, level)
   }
 
   fatal(...args: unknown[]): void {

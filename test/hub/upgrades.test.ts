@@ -5,8 +5,8 @@ import { WebSocket } from 'ws'
 import { hubServer, rawClient } from './helpers.js'
 
 /** Opens a WebSocket to `url` and returns the HTTP answer it got instead of an upgrade. */
-async function refused(url: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: any }> {
-  const ws = new WebSocket(url)
+async function refused(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: any }> {
+  const ws = new WebSocket(url, { headers })
   ws.on('error', () => {})
   const [, response] = (await once(ws, 'unexpected-response')) as [unknown, IncomingMessage]
   let text = ''
@@ -23,6 +23,8 @@ t.test('an upgrade anywhere but / and /v1/hub is answered 404 from the catalogue
     t.match(answer.body.message, 'the hub is on / and /v1/hub', path)
     t.match(answer.headers['x-request-id'], /^[0-9a-f-]{36}$/, path)
   }
+  const named = await refused(`${hubUrl}/v1/sessions`, { 'x-request-id': 'trace-upgrade-1' })
+  t.equal(named.headers['x-request-id'], 'trace-upgrade-1', 'a request id the client gave is echoed, as on HTTP')
   // The server goes on: the hub and plain HTTP both still answer.
   const client = await rawClient(t, `${hubUrl}/v1/hub?agent_id=after-refusals`)
   t.match(await client.next({ type: 'connected' }), { agent_id: 'after-refusals' })
