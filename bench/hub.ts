@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url'
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client'
 import { WebSocket } from 'ws'
 import { settledRss } from './memory.js'
-import { benchText, type DeliveryFigures, DeliveryTally } from './tally.js'
+import { benchText, type DeliveryFigures, DeliveryTally, paced } from './tally.js'
 import { pinSelf, type Server, startServer } from './processes.js'
 
 /**
@@ -139,7 +139,7 @@ async function ioHarness(server: Server): Promise<Harness> {
 export type HubLatency = DeliveryFigures
 
 /**
- * Sends `rate` messages per second, round-robin over the channels in ticks of 10 ms, and times
+ * Sends `rate` messages per second, evenly spaced and round-robin over the channels, and times
  * each from its send call to its arrival. A warm-up second at the same rate comes first, unmeasured.
  */
 async function deliveryLatency(harness: Harness, rate = RATE, seconds = SECONDS): Promise<HubLatency> {
@@ -147,20 +147,10 @@ async function deliveryLatency(harness: Harness, rate = RATE, seconds = SECONDS)
   const total = rate * seconds
   const tally = new DeliveryTally(total, warmup)
   harness.pairs.forEach((pair, index) => pair.onReceive((text) => tally.received(index, text)))
-  const perTick = Math.max(1, Math.round(rate / 100))
-  let seq = 0
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      for (let i = 0; i < perTick && seq < warmup + total; i++, seq++) {
-        const pair = harness.pairs[seq % harness.pairs.length]!
-        tally.sent(seq)
-        pair.send(benchText(seq))
-      }
-      if (seq >= warmup + total) {
-        clearInterval(timer)
-        resolve()
-      }
-    }, 10)
+  await paced(rate, warmup + total, (seq) => {
+    const pair = harness.pairs[seq % harness.pairs.length]!
+    tally.sent(seq)
+    pair.send(benchText(seq))
   })
   await Promise.race([tally.done, pause(10_000)])
   return tally.figures()

@@ -1,7 +1,10 @@
 import { setMaxListeners } from 'node:events'
 import { Pool } from 'undici'
 import type { BenchSession } from './fixtures.js'
-import { benchText, type DeliveryFigures, DeliveryTally } from './tally.js'
+import { benchText, type DeliveryFigures, DeliveryTally, paced } from './tally.js'
+
+/** Unmeasured messages sent first at the same rate, so the figures are of a warm server. */
+const WARMUP_SECONDS = 1
 
 export interface LatencyResult extends DeliveryFigures {
   transport: 'long-poll' | 'sse'
@@ -9,8 +12,9 @@ export interface LatencyResult extends DeliveryFigures {
 
 /**
  * Delivery latency from the moment a send is issued to the moment the receiving agent has the
- * message, at `rate` messages per second spread across the sessions, each session with one
- * receiver on long-poll or SSE. Valid only if every message arrived exactly once and in order.
+ * message, at `rate` messages per second spread evenly across time and the sessions, each
+ * session with one receiver on long-poll or SSE. Valid only if every message (warm-up included)
+ * arrived exactly once and in order.
  */
 export async function deliveryLatency(base: string, sessions: BenchSession[], transport: 'long-poll' | 'sse', rate = 1000, seconds = 5, sendBase = base): Promise<LatencyResult> {
   const receivers = new Pool(base, { connections: sessions.length + 4, pipelining: 1 })
@@ -19,7 +23,8 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
   const stop = new AbortController()
   setMaxListeners(0, stop.signal)
   const total = rate * seconds
-  const tally = new DeliveryTally(total)
+  const warmup = rate * WARMUP_SECONDS
+  const tally = new DeliveryTally(total, warmup)
   const record = (sessionIndex: number, text: string) => tally.received(sessionIndex, text)
 
   // Each session's current cursor, so receivers start at the tail and see only this run's messages.
@@ -76,32 +81,22 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
   const loops = sessions.map((_, index) => (transport === 'sse' ? sse(index) : longPoll(index)))
   await new Promise((resolve) => setTimeout(resolve, 300))
 
-  // The sender: `rate` per second in ticks of 10 ms, round-robin over the sessions. Sends to one
-  // session are chained (the next leaves when the previous is acknowledged), as one agent talks,
-  // so "in order" means the order that agent sent in; sends to different sessions run at once.
-  let seq = 0
-  const perTick = Math.max(1, Math.round(rate / 100))
+  // The sender: `rate` per second, evenly spaced, round-robin over the sessions; the first
+  // second warms the JIT up and is checked but not timed. Sends to one session are chained (the
+  // next leaves when the previous is acknowledged), as one agent talks, so "in order" means the
+  // order that agent sent in; sends to different sessions run at once.
   const chains: Promise<unknown>[] = sessions.map(() => Promise.resolve())
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      for (let i = 0; i < perTick && seq < total; i++, seq++) {
-        const n = seq
-        const index = n % sessions.length
-        const session = sessions[index]!
-        const text = benchText(n)
-        tally.sent(n)
-        chains[index] = chains[index]!.then(() => senders.request({
-          method: 'POST',
-          path: `/v1/sessions/${session.id}/messages`,
-          headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
-          body: JSON.stringify({ text }),
-        }).then((res) => res.body.dump()))
-      }
-      if (seq >= total) {
-        clearInterval(timer)
-        resolve()
-      }
-    }, 10)
+  await paced(rate, warmup + total, (n) => {
+    const index = n % sessions.length
+    const session = sessions[index]!
+    const text = benchText(n)
+    tally.sent(n)
+    chains[index] = chains[index]!.then(() => senders.request({
+      method: 'POST',
+      path: `/v1/sessions/${session.id}/messages`,
+      headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
+      body: JSON.stringify({ text }),
+    }).then((res) => res.body.dump()))
   })
   const sends = chains
   await Promise.all(sends)

@@ -18,6 +18,29 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
+/**
+ * Calls `send(seq)` for seq 0 … count-1 at `rate` per second, evenly spaced: a 1 ms timer sends
+ * whatever the clock says is due, so a late tick catches up and the rate holds. Sending in
+ * bursts (ten every 10 ms, say) would time the queue a burst builds in the server as if it were
+ * delivery latency.
+ */
+export function paced(rate: number, count: number, send: (seq: number) => void): Promise<void> {
+  const start = performance.now()
+  let seq = 0
+  return new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(count, Math.floor(((performance.now() - start) * rate) / 1000) + 1)
+      while (seq < due) send(seq++)
+      if (seq >= count) {
+        clearInterval(timer)
+        resolve()
+      }
+    }
+    const timer = setInterval(tick, 1)
+    tick()
+  })
+}
+
 /** The text of message number `seq`: its number first, so arrival can be matched to sending. */
 export const benchText = (seq: number) => `seq ${seq} ` + 'x'.repeat(240)
 
