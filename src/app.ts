@@ -14,7 +14,7 @@ import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
 import { requestId } from './http/request-id.js'
-import { requestLoggerFactory } from './http/request-logger.js'
+import { RequestLineController, requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
 import { validatorCompiler } from './http/validator.js'
 import { clientFileRoutes } from './http/routes/client-files.js'
@@ -63,6 +63,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     bodyLimit,
     requestIdHeader: false,
     childLoggerFactory: requestLoggerFactory,
+    logController: new RequestLineController(),
     genReqId: requestId,
     // A URL that cannot even be decoded never reaches a route: answer it from the catalogue too.
     frameworkErrors: (_err, request, reply) => {
