@@ -89,6 +89,6 @@ export function startNexus(env: Record<string, string> = {}): Promise<Server> {
   }, '/health')
 }
 
-export function startBare(): Promise<Server> {
-  return startServer('bare fastify', ['--import', 'tsx', 'bench/bare-server.ts'], {}, '/bare')
+export function startBare(env: Record<string, string> = {}): Promise<Server> {
+  return startServer('bare fastify', ['--import', 'tsx', 'bench/bare-server.ts'], env, '/bare')
 }

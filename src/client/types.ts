@@ -174,6 +174,8 @@ export interface Stats {
   activeSessions: number
   totalAgents: number
   totalMessages: number
+  /** Long-polls and event streams held open on the instance that answered. */
+  waitingRequests: number
   uptime: number
 }
 

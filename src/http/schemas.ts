@@ -134,6 +134,7 @@ export const stats = z.object({
   activeSessions: z.number().int(),
   totalAgents: z.number().int(),
   totalMessages: z.number().int(),
+  waitingRequests: z.number().int().describe('long-polls and event streams held open on this instance'),
   uptime: z.number(),
 })
 

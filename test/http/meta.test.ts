@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { catalogue } from '../../src/core/errors.js'
-import { build, call, send, twoAgents } from '../helpers.js'
+import { build, call, poll, send, twoAgents } from '../helpers.js'
 
 t.test('/health lists capabilities', async (t) => {
   const app = await build(t)
@@ -19,8 +19,20 @@ t.test('/v1/stats counts sessions, agents and messages', async (t) => {
   await send(app, sessionId, 'host', { text: 'one' })
   await send(app, sessionId, 'guest', { text: 'two' })
   const res = await call(app, { method: 'GET', url: '/v1/stats' })
-  t.match(res.body, { activeSessions: 1, totalAgents: 2, totalMessages: 2 })
+  t.match(res.body, { activeSessions: 1, totalAgents: 2, totalMessages: 2, waitingRequests: 0 })
   t.type(res.body.uptime, 'number')
+})
+
+t.test('/v1/stats counts the requests held open, and forgets them once answered', async (t) => {
+  const app = await build(t)
+  const { sessionId } = await twoAgents(app)
+  const waiting = [poll(app, sessionId, 'guest', 'after=0&wait=20'), poll(app, sessionId, 'host', 'after=0&wait=20')]
+  const waitingRequests = async () => (await call(app, { method: 'GET', url: '/v1/stats' })).body.waitingRequests
+  for (let i = 0; i < 200 && (await waitingRequests()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(await waitingRequests(), 2, 'both long-polls are held')
+  await send(app, sessionId, 'host', { text: 'wake up' })
+  await Promise.all(waiting)
+  t.equal(await waitingRequests(), 0, 'answered: no longer held')
 })
 
 t.test('/openapi.json describes every route', async (t) => {

@@ -27,7 +27,12 @@ export function healthRoutes(app: App, context: RouteContext, storeReachable: ()
 
   api.get('/v1/stats', {
     schema: { summary: 'Counts across the server', response: { 200: stats, ...errors() } },
-  }, async () => ({ ...(await context.sessions.stats()), uptime: uptimeSeconds(context.startedAt) }))
+  }, async () => ({
+    ...(await context.sessions.stats()),
+    // This instance's own count: each instance holds its own connections, even on a shared store.
+    waitingRequests: context.holds.held,
+    uptime: uptimeSeconds(context.startedAt),
+  }))
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
