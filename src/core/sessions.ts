@@ -61,8 +61,8 @@ export class SessionService {
   readonly #clock: Clock
   readonly #limits: CoreLimits
   readonly #redactor: Redactor
-  /** Long-polls in progress, each with the function that ends its wait. */
-  readonly #waiting = new Set<() => void>()
+  /** Long-polls in progress: on shutdown each is ended by its Wake. */
+  readonly #waiting = new Set<Wake>()
   #closing = false
 
   constructor(deps: SessionServiceDeps) {
@@ -174,9 +174,8 @@ export class SessionService {
 
     // Long-poll: subscribe before the first read, so nothing slips in between.
     const wake = new Wake(this.#store, sessionId, agentId, request.after ?? -1)
-    const release = () => wake.release()
-    this.#waiting.add(release)
-    handle?.attach(release)
+    this.#waiting.add(wake)
+    handle?.attach(wake)
     try {
       const page = await this.#read(sessionId, agentId, request)
       if (page.messages.length > 0 || handle?.gone) return page
@@ -186,7 +185,7 @@ export class SessionService {
       return reason === 'message' ? await this.#read(sessionId, agentId, request) : page
     } finally {
       wake.stop()
-      this.#waiting.delete(release)
+      this.#waiting.delete(wake)
       handle?.attach(undefined)
     }
   }
@@ -201,7 +200,7 @@ export class SessionService {
 
   releaseWaiters(): void {
     this.#closing = true
-    for (const release of this.#waiting) release()
+    for (const wake of this.#waiting) wake.release()
   }
 
   async #read(sessionId: string, agentId: string, request: PollRequest): Promise<Page> {

@@ -56,7 +56,7 @@ export class Wake {
  */
 export class WaitHandle {
   #gone = false
-  #release: (() => void) | undefined
+  #wake: Wake | undefined
 
   get gone(): boolean {
     return this.#gone
@@ -65,11 +65,11 @@ export class WaitHandle {
   /** The client is gone: end the wait now, or never start one. */
   cancel(): void {
     this.#gone = true
-    this.#release?.()
+    this.#wake?.release()
   }
 
   /** Called by the core while a wait is in progress. */
-  attach(release: (() => void) | undefined): void {
-    this.#release = release
+  attach(wake: Wake | undefined): void {
+    this.#wake = wake
   }
 }

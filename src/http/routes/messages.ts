@@ -41,8 +41,9 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
       response: { 200: page, ...errors(403, 404) },
     },
   }, async (request, reply) => {
-    const { wait, ...query } = request.query
-    if (!wait) return pageView(await sessions.poll(request.params.id, request.headers['x-agent-id'], query))
+    // The query is handed on as it is (the core ignores `wait`): a held request keeps no copies.
+    const query = request.query
+    if (!query.wait) return pageView(await sessions.poll(request.params.id, request.headers['x-agent-id'], query))
 
     // Long-poll: hold a slot, and end the wait the moment the client goes away.
     const release = holds.acquire(request.ip)
@@ -50,9 +51,10 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
     const onClose = () => {
       if (!reply.raw.writableFinished) handle.cancel()
     }
-    reply.raw.once('close', onClose)
+    // `on`, not `once`: 'close' comes once anyway, and `once` wraps the listener in two more objects.
+    reply.raw.on('close', onClose)
     try {
-      const page = await sessions.poll(request.params.id, request.headers['x-agent-id'], { ...query, waitMs: wait * 1000 }, handle)
+      const page = await sessions.poll(request.params.id, request.headers['x-agent-id'], { after: query.after, limit: query.limit, members: query.members, waitMs: query.wait * 1000 }, handle)
       return pageView(page)
     } finally {
       release()
