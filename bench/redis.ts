@@ -138,6 +138,10 @@ export async function runRedisBench(): Promise<Record<string, number>> {
       const poll = await polls(a.base, sessions, (s) => cursors.get(s.id)!)
       cpuPerPoll = ((await redisCpuSeconds(redis)) - cpuBeforePoll) / (poll.rps * 5)
       red = await measure(a.base, sessions)
+      // B has served nothing yet: warm it up first, as A was by the runs above. Cold, its
+      // sends queued behind an interpreter running at a fraction of its speed, and the first
+      // cross-instance run measured that queue (p50s of 0.1-0.8 s).
+      await sends(b.base, sessions, 2)
       cross = {
         longPoll: await deliveryLatency(a.base, sessions, 'long-poll', 1000, 5, b.base),
         sse: await deliveryLatency(a.base, sessions, 'sse', 1000, 5, b.base),

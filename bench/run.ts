@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { makeSessions, message256, sendText } from './fixtures.js'
 import { deliveryLatency } from './latency.js'
@@ -33,7 +33,8 @@ const wanted = (name: string) => only.length === 0 || only.includes(name)
 
 const placement = pinSelf()
 process.stderr.write(`bench: ${placement}\n`)
-results.machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), placement }
+// cpus(), not availableParallelism(): this process has just pinned itself to one core.
+results.machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), placement }
 
 if (wanted('http')) {
   process.stderr.write('throughput and latency (memory store)\n')
