@@ -119,7 +119,9 @@ export class MemoryStore implements SessionStore {
     sender.lastSeenAt = now
     this.#totalMessages++
     this.#trim(room)
-    if (this.#watched(sessionId)) this.#emit({ type: 'message', sessionId, cursor: message.cursor })
+    // Looked up first: most sends go to sessions nobody waits on, and need no event built.
+    const listeners = this.#watchers.get(sessionId)
+    if (listeners) notify(listeners, { type: 'message', sessionId, cursor: message.cursor })
     return { ok: true, message, session: { ...room.record } }
   }
 
@@ -291,14 +293,13 @@ export class MemoryStore implements SessionStore {
 
   #emit(event: SessionEvent): void {
     const listeners = this.#watchers.get(event.sessionId)
-    if (!listeners) return
-    for (const listener of [...listeners]) listener(event)
+    if (listeners) notify(listeners, event)
   }
+}
 
-  /** Whether anyone watches the session: spares building an event nobody hears. */
-  #watched(sessionId: string): boolean {
-    return this.#watchers.has(sessionId)
-  }
+/** Calls each listener once, over a copy: a listener may stop watching as it is called. */
+function notify(listeners: Set<(event: SessionEvent) => void>, event: SessionEvent): void {
+  for (const listener of [...listeners]) listener(event)
 }
 
 /** Joins a member to a live room unless it is full or the id is taken; slides the expiry. */

@@ -41,7 +41,8 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
       response: { 200: page, ...errors(403, 404) },
     },
   }, async (request, reply) => {
-    // The query is handed on as it is (the core ignores `wait`): a held request keeps no copies.
+    // A plain poll hands the query on as parsed (the core ignores `wait`); a long-poll makes the
+    // one object it needs, with the wait in milliseconds, since it is kept for the whole wait.
     const query = request.query
     if (!query.wait) return pageView(await sessions.poll(request.params.id, request.headers['x-agent-id'], query))
 

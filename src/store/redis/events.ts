@@ -1,9 +1,9 @@
-import type { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from '../redis.js'
 import type { SessionEvent } from '../store.js'
 
 type Listener = (event: SessionEvent) => void
 /** The subscriber connection: a single Redis, or a Cluster client (which subscribes on one of its nodes). */
-type Subscriber = Redis | Cluster
+type Subscriber = RedisClient
 
 interface Channel {
   name: string
