@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url'
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client'
 import { WebSocket } from 'ws'
 import { settledRss } from './memory.js'
-import { benchText, type DeliveryFigures, DeliveryTally, paced } from './tally.js'
+import { benchText, type DeliveryFigures, DeliveryTally, paced, WARMUP_SECONDS } from './tally.js'
 import { pinSelf, type Server, startServer } from './processes.js'
 
 /**
@@ -23,7 +23,6 @@ import { pinSelf, type Server, startServer } from './processes.js'
 const CHANNELS = 100
 const RATE = 1000
 const SECONDS = 5
-const WARMUP_SECONDS = 1
 const IDLE_CONNECTIONS = 10_000
 const gcEnv = { NODE_OPTIONS: '--expose-gc --require ./bench/gc-on-signal.cjs' }
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -140,7 +139,7 @@ export type HubLatency = DeliveryFigures
 
 /**
  * Sends `rate` messages per second, evenly spaced and round-robin over the channels, and times
- * each from its send call to its arrival. A warm-up second at the same rate comes first, unmeasured.
+ * each from its send call to its arrival. Warm-up seconds at the same rate come first, unmeasured.
  */
 async function deliveryLatency(harness: Harness, rate = RATE, seconds = SECONDS): Promise<HubLatency> {
   const warmup = rate * WARMUP_SECONDS

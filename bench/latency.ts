@@ -1,10 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { Pool } from 'undici'
 import type { BenchSession } from './fixtures.js'
-import { benchText, type DeliveryFigures, DeliveryTally, paced } from './tally.js'
-
-/** Unmeasured messages sent first at the same rate, so the figures are of a warm server. */
-const WARMUP_SECONDS = 1
+import { benchText, type DeliveryFigures, DeliveryTally, paced, WARMUP_SECONDS } from './tally.js'
 
 export interface LatencyResult extends DeliveryFigures {
   transport: 'long-poll' | 'sse'
@@ -82,7 +79,7 @@ export async function deliveryLatency(base: string, sessions: BenchSession[], tr
   await new Promise((resolve) => setTimeout(resolve, 300))
 
   // The sender: `rate` per second, evenly spaced, round-robin over the sessions; the first
-  // second warms the JIT up and is checked but not timed. Sends to one session are chained (the
+  // seconds warm the JIT up and are checked but not timed. Sends to one session are chained (the
   // next leaves when the previous is acknowledged), as one agent talks, so "in order" means the
   // order that agent sent in; sends to different sessions run at once.
   const chains: Promise<unknown>[] = sessions.map(() => Promise.resolve())

@@ -33,6 +33,16 @@ export function pinSelf(): string {
   return `servers on core 0, load generator on core ${core}`
 }
 
+/**
+ * V8 flags for a server confined to one core. V8 runs scavenges in parallel and marks and
+ * compiles concurrently on helper threads; pinned to the same core as the main thread, those
+ * threads can only preempt it, and every pause grows by however long the scheduler lets them
+ * run. Single-threaded GC keeps each collection in one stretch on the main thread
+ * (bench/README.md has the figures). Every pinned server gets the same flags, so the
+ * comparisons stay like for like.
+ */
+const ONE_CORE_FLAGS = ['--single-threaded-gc']
+
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
   const probe = createServer()
@@ -46,7 +56,7 @@ async function freePort(): Promise<number> {
 export async function startServer(name: string, args: string[], env: Record<string, string>, readyPath: string): Promise<Server> {
   const port = await freePort()
   const command = pinning ? 'taskset' : process.execPath
-  const argv = pinning ? ['-c', '0', process.execPath, ...args] : args
+  const argv = pinning ? ['-c', '0', process.execPath, ...ONE_CORE_FLAGS, ...args] : args
   // taskset execs node in place, so the child's pid is the server's.
   const child = spawn(command, argv, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] })
   const base = `http://127.0.0.1:${port}`

@@ -12,6 +12,14 @@ export interface DeliveryFigures {
   valid: boolean
 }
 
+/**
+ * Unmeasured seconds sent first at the full rate, in every delivery run (HTTP and hub alike), so
+ * the figures are of a warm server: in the first seconds V8 is still compiling the hot paths on
+ * its helper threads, and on a server pinned to one core that compiling preempts the very
+ * requests being timed.
+ */
+export const WARMUP_SECONDS = 3
+
 /** The p-th percentile of ascending `sorted`. */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
