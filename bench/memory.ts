@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import autocannon from 'autocannon'
-import type { BenchSession } from './fixtures.js'
+import { type BenchSession, message256 } from './fixtures.js'
 import type { Server } from './processes.js'
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -100,4 +100,22 @@ export async function idleSessions(server: Server, count = 100_000) {
   })
   const after = await settledMemory(server)
   return { count, created: result['2xx'], failed: result.non2xx + result.errors, bytesPer: (after.rss - before.rss) / count, heapBytesPer: (after.heap - before.heap) / count, before, after }
+}
+
+/** Server memory per kept message: `count` acknowledged 256-byte sends, spread over the sessions. */
+export async function keptMessages(server: Server, sessions: BenchSession[], count = 100_000) {
+  const before = await settledMemory(server)
+  const result = await autocannon({
+    url: server.base,
+    connections: 20,
+    amount: count,
+    requests: sessions.map((session, i) => ({
+      method: 'POST' as const,
+      path: `/v1/sessions/${session.id}/messages`,
+      headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
+      body: JSON.stringify({ text: message256(i) }),
+    })),
+  })
+  const after = await settledMemory(server)
+  return { count, stored: result['2xx'], failed: result.non2xx + result.errors, bytesPer: (after.rss - before.rss) / count, heapBytesPer: (after.heap - before.heap) / count, before, after }
 }

@@ -4,7 +4,7 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { makeSessions, message256, sendText } from './fixtures.js'
 import { deliveryLatency } from './latency.js'
-import { bareHolds, idleSessions, idleWaiters } from './memory.js'
+import { bareHolds, idleSessions, idleWaiters, keptMessages } from './memory.js'
 import { pinSelf, startBare, startNexus } from './processes.js'
 import { bareEcho, bareGet, medianRps, non2xx, paired, polls, sends } from './throughput.js'
 
@@ -113,6 +113,15 @@ if (wanted('memory')) {
     row('  of which V8 heap', `${fixed(idle.heapBytesPer, 0)} B`, '', null)
   } finally {
     await fresh.stop()
+  }
+  const keeping = await startNexus({ NODE_OPTIONS: gcArgs.join(' ') })
+  try {
+    const kept = await keptMessages(keeping, await makeSessions(keeping.base, 100), 100_000)
+    results.keptMessages = kept
+    row('memory per kept 256 B message (100,000 over 100 sessions): RSS', `${fixed(kept.bytesPer, 0)} B${kept.failed === 0 ? '' : ` (${kept.failed} failed: invalid)`}`, '(for reference)', null)
+    row('  of which V8 heap', `${fixed(kept.heapBytesPer, 0)} B`, '', null)
+  } finally {
+    await keeping.stop()
   }
 }
 
