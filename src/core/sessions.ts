@@ -176,18 +176,34 @@ export class SessionService {
     const wake = new Wake(this.#store, sessionId, agentId, request.after ?? -1)
     this.#waiting.add(wake)
     handle?.attach(wake)
+    let page: Page
     try {
-      const page = await this.#read(sessionId, agentId, request)
-      if (page.messages.length > 0 || handle?.gone) return page
-      const reason = await wake.wait(waitMs)
-      if (reason === 'ended') throw nexusError('session_not_found')
-      if (reason === 'removed') throw nexusError('agent_not_in_session')
-      return reason === 'message' ? await this.#read(sessionId, agentId, request) : page
-    } finally {
-      wake.stop()
-      this.#waiting.delete(wake)
-      handle?.attach(undefined)
+      page = await this.#read(sessionId, agentId, request)
+    } catch (err) {
+      this.#endWait(wake, handle)
+      throw err
     }
+    if (page.messages.length > 0 || handle?.gone) {
+      this.#endWait(wake, handle)
+      return page
+    }
+    // The wait is a promise chain rather than this function suspended at an await: a suspended
+    // async function keeps its generator, registers and context (about 300 bytes) for the whole
+    // wait, and thousands of idle long-polls each hold one.
+    return wake.wait(waitMs).then(
+      (reason) => {
+        this.#endWait(wake, handle)
+        if (reason === 'ended') throw nexusError('session_not_found')
+        if (reason === 'removed') throw nexusError('agent_not_in_session')
+        return reason === 'message' ? this.#read(sessionId, agentId, request) : page
+      },
+    )
+  }
+
+  #endWait(wake: Wake, handle: WaitHandle | undefined): void {
+    wake.stop()
+    this.#waiting.delete(wake)
+    handle?.attach(undefined)
   }
 
   /**

@@ -20,10 +20,10 @@ const enabled = (log: Logger, level: string): boolean => log.isLevelEnabled?.(le
 class RequestLogger {
   readonly #parent: Logger
   readonly #bindings: Bindings
-  readonly #options: ChildOptions
+  readonly #options: ChildOptions | undefined
   #child: Logger | undefined
 
-  constructor(parent: Logger, bindings: Bindings, options: ChildOptions) {
+  constructor(parent: Logger, bindings: Bindings, options: ChildOptions | undefined) {
     this.#parent = parent
     this.#bindings = bindings
     this.#options = options
@@ -95,7 +95,13 @@ class RequestLogger {
 export const requestLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
   options.level !== undefined
     ? logger.child(bindings, options)
-    : (new RequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger)
+    // Fastify passes a fresh `{}` when the route sets nothing: not worth keeping for a whole long-poll.
+    : (new RequestLogger(logger, bindings, isEmpty(options) ? undefined : options) as unknown as FastifyBaseLogger)
+
+function isEmpty(options: object): boolean {
+  for (const _ in options) return false
+  return true
+}
 
 /**
  * Fastify's two lines per request ("incoming request", "request completed"), built only when

@@ -40,13 +40,14 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
       querystring: pollSchema,
       response: { 200: page, ...errors(403, 404) },
     },
-  }, async (request, reply) => {
+  }, (request, reply) => {
     // A plain poll hands the query on as parsed (the core ignores `wait`); a long-poll makes the
     // one object it needs, with the wait in milliseconds, since it is kept for the whole wait.
     const query = request.query
-    if (!query.wait) return pageView(await sessions.poll(request.params.id, request.headers['x-agent-id'], query))
+    if (!query.wait) return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
 
-    // Long-poll: hold a slot, and end the wait the moment the client goes away.
+    // Long-poll: hold a slot, and end the wait the moment the client goes away. Not an async
+    // function: suspended at an await for the whole wait it would keep a frame per waiter.
     const release = holds.acquire(request.ip)
     const handle = new WaitHandle()
     const onClose = () => {
@@ -54,12 +55,19 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
     }
     // `on`, not `once`: 'close' comes once anyway, and `once` wraps the listener in two more objects.
     reply.raw.on('close', onClose)
-    try {
-      const page = await sessions.poll(request.params.id, request.headers['x-agent-id'], { after: query.after, limit: query.limit, members: query.members, waitMs: query.wait * 1000 }, handle)
-      return pageView(page)
-    } finally {
+    const done = () => {
       release()
       reply.raw.off('close', onClose)
     }
+    return sessions.poll(request.params.id, request.headers['x-agent-id'], { after: query.after, limit: query.limit, members: query.members, waitMs: query.wait * 1000 }, handle).then(
+      (page) => {
+        done()
+        return pageView(page)
+      },
+      (err: unknown) => {
+        done()
+        throw err
+      },
+    )
   })
 }
