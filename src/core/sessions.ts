@@ -49,7 +49,6 @@ export interface Page {
   /** Present when messages after `after` were dropped before the caller read them. */
   gap?: { oldestCursor: number }
   members?: MemberRecord[]
-  session: SessionRecord
 }
 
 /**
@@ -235,7 +234,6 @@ export class SessionService {
       messages: outcome.messages,
       nextCursor: last ? last.cursor : after < 0 ? outcome.session.lastCursor : Math.min(after, outcome.session.lastCursor),
       hasMore: outcome.hasMore,
-      session: outcome.session,
     }
     if (outcome.droppedThrough > after) page.gap = { oldestCursor: outcome.oldestCursor }
     if (outcome.members) page.members = outcome.members
