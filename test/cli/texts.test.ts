@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { agent, fakeServer, pairedSession, poll, startServer, stateDir } from './helpers.js'
+import { agent, fakeServer, pairedSession, poll, script, startServer, stateDir } from './helpers.js'
 
 const server = await startServer(t)
 
@@ -33,6 +34,20 @@ t.test('hostile texts arrive byte for byte', async (t) => {
   t.same(texts, Object.values(hostile), 'the poll sees every text exactly')
   const direct = await poll(server.app, sid, 'bob')
   t.same(direct.slice(1).map((m: any) => m.text), Object.values(hostile), 'and so does the server itself')
+})
+
+t.test('plain ASCII text is written as JSON without jq, exactly as jq writes it; anything else is left to jq', async (t) => {
+  // Run the script's own function, sourced, in a UTF-8 locale like an agent's shell.
+  const asJson = (text: string) =>
+    execFileSync('bash', ['-c', 'source "$1"; if ascii_json_string out "$2"; then printf %s "$out"; else printf FALLBACK; fi', 'bash', script, text], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    })
+  const plain = [hostile.quotes, hostile.backslashes, hostile.tabs, hostile.substitution, hostile.backticks, hostile.mixed, hostile.spaces, 'multi\nline\n', ' ~!@#$%^&*()_+{}|:"<>?`-=[]\\;\',./']
+  for (const text of plain) t.equal(asJson(text), JSON.stringify(text), JSON.stringify(text))
+  for (const text of [hostile.newlines, hostile.emoji, hostile.rightToLeft, hostile.control, 'café', 'del \u007f', 'cr \r']) {
+    t.equal(asJson(text), 'FALLBACK', `${JSON.stringify(text)} goes to jq`)
+  }
 })
 
 t.test('text as several words, after the flags, and on stdin', async (t) => {
