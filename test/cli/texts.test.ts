@@ -6,7 +6,7 @@ import { agent, fakeServer, pairedSession, poll, script, startServer, stateDir }
 
 const server = await startServer(t)
 
-const hostile: Record<string, string> = {
+const hostile = {
   quotes: `she said "hi" and 'bye'`,
   backslashes: 'C:\\path\\to\\file \\n is not a newline \\\\ \\u0041',
   newlines: 'line one\nline two\r\nline three\n\n',
@@ -21,7 +21,7 @@ const hostile: Record<string, string> = {
   mixed: 'json-looking {"text": "x", "json": [1]} %s %d \\x00 *glob* ~ ! # ;|&<>',
   spaces: '  leading and trailing spaces  ',
   control: 'bell \u0007 escape \u001b[31m red \u001b[0m',
-}
+} satisfies Record<string, string>
 
 t.test('hostile texts arrive byte for byte', async (t) => {
   const { alice, bob, sid } = await pairedSession(t, server.base)
