@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import autocannon from 'autocannon'
-import { type BenchSession, message256 } from './fixtures.js'
+import type { BenchSession } from './fixtures.js'
 import type { Server } from './processes.js'
+import { sendRequests } from './throughput.js'
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -109,12 +110,7 @@ export async function keptMessages(server: Server, sessions: BenchSession[], cou
     url: server.base,
     connections: 20,
     amount: count,
-    requests: sessions.map((session, i) => ({
-      method: 'POST' as const,
-      path: `/v1/sessions/${session.id}/messages`,
-      headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
-      body: JSON.stringify({ text: message256(i) }),
-    })),
+    requests: sendRequests(sessions),
   })
   const after = await settledMemory(server)
   return { count, stored: result['2xx'], failed: result.non2xx + result.errors, bytesPer: (after.rss - before.rss) / count, heapBytesPer: (after.heap - before.heap) / count, before, after }

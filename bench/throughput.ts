@@ -78,14 +78,19 @@ export function bareGet(base: string, duration?: number) {
   return load(base, Array.from({ length: 100 }, () => ({ method: 'GET' as const, path: '/bare', headers: { 'x-agent-id': 'guest' } })), duration)
 }
 
-/** Acknowledged 256-byte sends, spread across the sessions. */
-export function sends(base: string, sessions: BenchSession[], duration?: number) {
-  return load(base, sessions.map((session, i) => ({
+/** One 256-byte send per session, as the host: the list autocannon cycles. */
+export function sendRequests(sessions: BenchSession[]): autocannon.Request[] {
+  return sessions.map((session, i) => ({
     method: 'POST' as const,
     path: `/v1/sessions/${session.id}/messages`,
     headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': session.hostKey },
     body: sendBody(i),
-  })), duration)
+  }))
+}
+
+/** Acknowledged 256-byte sends, spread across the sessions. */
+export function sends(base: string, sessions: BenchSession[], duration?: number) {
+  return load(base, sendRequests(sessions), duration)
 }
 
 /** Polls after a cursor, across the sessions: `after` picks a full page of 100 or the empty tail. */

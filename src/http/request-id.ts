@@ -5,7 +5,6 @@ import { flat } from '../core/ids.js'
 /** A client may name its request; anything else gets a fresh id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-
 /** The id a request is known by in logs and in its reply's X-Request-Id. */
 export function requestId(request: IncomingMessage): string {
   const given = request.headers['x-request-id']
