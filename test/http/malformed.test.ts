@@ -40,7 +40,9 @@ t.test('malformed input always gets a 4xx of the catalogue, never a 500', async 
 t.test('every reply carries X-Request-Id, and a sane one sent by the client is kept', async (t) => {
   const app = await build(t)
   const plain = await call(app, { method: 'GET', url: '/health' })
-  t.match(plain.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+  t.match(plain.headers['x-request-id'], /^[0-9a-f]{10}-[0-9a-z]+$/, 'made here: the process prefix and a counter')
+  const next = await call(app, { method: 'GET', url: '/health' })
+  t.not(next.headers['x-request-id'], plain.headers['x-request-id'], 'each request gets its own')
   const mine = await call(app, { method: 'GET', url: '/health', headers: { 'x-request-id': 'trace-42' } })
   t.equal(mine.headers['x-request-id'], 'trace-42')
   const hostile = await call(app, { method: 'GET', url: '/health', headers: { 'x-request-id': 'a b<script>' } })
