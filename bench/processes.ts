@@ -12,6 +12,8 @@ export interface Server {
   stop(): Promise<void>
   /** Resident memory of the process, in bytes, as the kernel counts it. */
   rss(): number
+  /** CPU time the process has used so far (user + system), in seconds; NaN where /proc is missing. */
+  cpuSeconds(): number
 }
 
 function hasTaskset(): boolean {
@@ -42,6 +44,26 @@ export function pinSelf(): string {
  * comparisons stay like for like.
  */
 const ONE_CORE_FLAGS = ['--single-threaded-gc']
+
+/** Clock ticks per second, the unit of the CPU times in /proc/<pid>/stat. */
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** User + system CPU seconds of a process so far, from /proc/<pid>/stat. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+  } catch {
+    return Number.NaN
+  }
+}
 
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -80,6 +102,7 @@ export async function startServer(name: string, args: string[], env: Record<stri
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
       return kb ? Number(kb[1]) * 1024 : Number.NaN
     },
+    cpuSeconds: () => cpuSecondsOf(pid),
     stop: async () => {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')

@@ -42,13 +42,14 @@ interface StoreRun {
   errors: number
 }
 
-async function measure(base: string, sessions: BenchSession[]): Promise<StoreRun> {
-  const send = await sends(base, sessions)
+async function measure(server: Server, sessions: BenchSession[]): Promise<StoreRun> {
+  const base = server.base
+  const send = await sends(server, sessions)
   for (const s of sessions) for (let i = 0; i < 100; i++) await sendText(base, s, message256(i))
   const tails = new Map<string, number>()
   for (const s of sessions) tails.set(s.id, Number((await sendText(base, s, 'tail')).cursor))
-  const tail = await polls(base, sessions, (s) => tails.get(s.id)!)
-  const page = await polls(base, sessions, (s) => tails.get(s.id)! - 101)
+  const tail = await polls(server, sessions, (s) => tails.get(s.id)!)
+  const page = await polls(server, sessions, (s) => tails.get(s.id)! - 101)
   const longPoll = await deliveryLatency(base, sessions, 'long-poll')
   const sse = await deliveryLatency(base, sessions, 'sse')
   return {
@@ -114,7 +115,7 @@ export async function runRedisBench(): Promise<Record<string, number>> {
     const memoryServer = await startInstance('nexus-memory', {})
     let memory: StoreRun
     try {
-      memory = await measure(memoryServer.base, await makeSessions(memoryServer.base, 100))
+      memory = await measure(memoryServer, await makeSessions(memoryServer.base, 100))
     } finally {
       await memoryServer.stop()
     }
@@ -130,18 +131,18 @@ export async function runRedisBench(): Promise<Record<string, number>> {
     try {
       const sessions = await makeSessions(a.base, 100)
       const cpuBefore = await redisCpuSeconds(redis)
-      const send = await sends(a.base, sessions)
-      cpuPerSend = ((await redisCpuSeconds(redis)) - cpuBefore) / (send.rps * 5)
+      const send = await sends(a, sessions)
+      cpuPerSend = ((await redisCpuSeconds(redis)) - cpuBefore) / send.total
       const cursors = new Map<string, number>()
       for (const s of sessions) cursors.set(s.id, Number((await sendText(a.base, s, 'tail')).cursor))
       const cpuBeforePoll = await redisCpuSeconds(redis)
-      const poll = await polls(a.base, sessions, (s) => cursors.get(s.id)!)
-      cpuPerPoll = ((await redisCpuSeconds(redis)) - cpuBeforePoll) / (poll.rps * 5)
-      red = await measure(a.base, sessions)
+      const poll = await polls(a, sessions, (s) => cursors.get(s.id)!)
+      cpuPerPoll = ((await redisCpuSeconds(redis)) - cpuBeforePoll) / poll.total
+      red = await measure(a, sessions)
       // B has served nothing yet: warm it up first, as A was by the runs above. Cold, its
       // sends queued behind an interpreter running at a fraction of its speed, and the first
       // cross-instance run measured that queue (p50s of 0.1-0.8 s).
-      await sends(b.base, sessions, 2)
+      await sends(b, sessions, 2)
       cross = {
         longPoll: await deliveryLatency(a.base, sessions, 'long-poll', 1000, 5, b.base),
         sse: await deliveryLatency(a.base, sessions, 'sse', 1000, 5, b.base),

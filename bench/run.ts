@@ -6,7 +6,7 @@ import { makeSessions, message256, sendText } from './fixtures.js'
 import { deliveryLatency } from './latency.js'
 import { bareHolds, idleSessions, idleWaiters, keptMessages } from './memory.js'
 import { pinSelf, startBare, startNexus } from './processes.js'
-import { bareEcho, bareGet, medianRps, non2xx, paired, polls, sends } from './throughput.js'
+import { bareEcho, bareGet, medianCpuMicros, medianRps, non2xx, paired, polls, sends } from './throughput.js'
 
 /**
  * `npm run bench`: Nexus against the ceiling of this machine (a bare Fastify process), measured
@@ -44,19 +44,21 @@ if (wanted('http')) {
     const sessions = await makeSessions(nexus.base, 100)
     // Three rounds each, Nexus and the ceiling in turn: the median ratio (bench/README.md).
     const spread = (ratios: number[]) => ratios.map((r) => fixed(r)).join(', ')
-    const send = await paired(3, (d) => bareEcho(bare.base, d), (d) => sends(nexus.base, sessions, d))
+    const send = await paired(3, (d) => bareEcho(bare, d), (d) => sends(nexus, sessions, d))
     results.send = send
     row('send: acknowledged 256 B messages/s, 100 sessions (median)', `${fixed(medianRps(send.nexus), 0)} (bare echo ${fixed(medianRps(send.bare), 0)})`, '', null)
     row('send ratio to bare POST echo (median of rounds)', `${fixed(send.ratio)} (rounds ${spread(send.ratios)})`, '>= 0.7', send.ratio >= 0.7 && non2xx(send.nexus) === 0)
+    row('  server CPU per send, µs (median)', `${fixed(medianCpuMicros(send.nexus), 1)} (bare echo ${fixed(medianCpuMicros(send.bare), 1)}; ratio ${fixed(send.cpuRatio)})`, '', null)
 
     for (const s of sessions) for (let i = 0; i < 100; i++) await sendText(nexus.base, s, message256(i))
     const tails = new Map<string, number>()
     for (const s of sessions) tails.set(s.id, Number((await sendText(nexus.base, s, 'tail')).cursor))
-    const tailPoll = await paired(3, (d) => bareGet(bare.base, d), (d) => polls(nexus.base, sessions, (s) => tails.get(s.id)!, d))
-    const pagePoll = await paired(1, (d) => bareGet(bare.base, d), (d) => polls(nexus.base, sessions, (s) => tails.get(s.id)! - 101, d))
+    const tailPoll = await paired(3, (d) => bareGet(bare, d), (d) => polls(nexus, sessions, (s) => tails.get(s.id)!, d))
+    const pagePoll = await paired(1, (d) => bareGet(bare, d), (d) => polls(nexus, sessions, (s) => tails.get(s.id)! - 101, d))
     results.poll = { tail: tailPoll, page100: pagePoll }
     row('poll at the tail (nothing new)/s (median)', `${fixed(medianRps(tailPoll.nexus), 0)} (bare GET ${fixed(medianRps(tailPoll.bare), 0)})`, '', null)
     row('poll ratio to bare GET, at the tail (median of rounds)', `${fixed(tailPoll.ratio)} (rounds ${spread(tailPoll.ratios)})`, '>= 0.8', tailPoll.ratio >= 0.8 && non2xx(tailPoll.nexus) === 0)
+    row('  server CPU per tail poll, µs (median)', `${fixed(medianCpuMicros(tailPoll.nexus), 1)} (bare GET ${fixed(medianCpuMicros(tailPoll.bare), 1)}; ratio ${fixed(tailPoll.cpuRatio)})`, '', null)
     row('poll ratio to bare GET, full page of 100 (~40 KB)', fixed(pagePoll.ratio), '(for reference)', null)
   } finally {
     await Promise.all([bare.stop(), nexus.stop()])

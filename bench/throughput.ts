@@ -1,6 +1,7 @@
 import autocannon from 'autocannon'
 import type { BenchSession } from './fixtures.js'
 import { message256 } from './fixtures.js'
+import type { Server } from './processes.js'
 
 /**
  * Throughput with autocannon. Every scenario uses a precomputed list of requests (one per
@@ -9,18 +10,37 @@ import { message256 } from './fixtures.js'
  */
 export interface Load {
   rps: number
+  /** Requests answered in the run. */
+  total: number
   errors: number
   non2xx: number
   p99ms: number
+  /**
+   * Server CPU time per answered request, in microseconds. Steadier than requests per second:
+   * it does not move when the load generator, not the server, is what runs short.
+   */
+  cpuMicros: number
 }
+
+/** The server a scenario loads: where it answers, and the CPU it has used. */
+export type Target = Pick<Server, 'base' | 'cpuSeconds'>
 
 /** Seconds each side of a round is loaded; a short first pass warms both JITs up. */
 const ROUND_SECONDS = 3
 const WARMUP_SECONDS = 1
 
-async function load(url: string, requests: autocannon.Request[], duration = ROUND_SECONDS): Promise<Load> {
-  const result = await autocannon({ url, connections: 50, duration, requests })
-  return { rps: result.requests.average, errors: result.errors, non2xx: result.non2xx, p99ms: result.latency.p99 }
+async function load(target: Target, requests: autocannon.Request[], duration = ROUND_SECONDS): Promise<Load> {
+  const cpuBefore = target.cpuSeconds()
+  const result = await autocannon({ url: target.base, connections: 50, duration, requests })
+  const total = result.requests.total
+  return {
+    rps: result.requests.average,
+    total,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    p99ms: result.latency.p99,
+    cpuMicros: ((target.cpuSeconds() - cpuBefore) * 1e6) / total,
+  }
 }
 
 type Scenario = (duration?: number) => Promise<Load>
@@ -30,6 +50,8 @@ export interface Paired {
   ratio: number
   /** Each round's nexus / bare, in order, to show the spread. */
   ratios: number[]
+  /** The median of the rounds' bare / nexus server CPU per request: the same ratio by cost. */
+  cpuRatio: number
   nexus: Load[]
   bare: Load[]
 }
@@ -48,25 +70,29 @@ const median = (values: number[]) => {
 export async function paired(rounds: number, bare: Scenario, nexus: Scenario): Promise<Paired> {
   await bare(WARMUP_SECONDS)
   await nexus(WARMUP_SECONDS)
-  const result: Paired = { ratio: Number.NaN, ratios: [], nexus: [], bare: [] }
+  const result: Paired = { ratio: Number.NaN, ratios: [], cpuRatio: Number.NaN, nexus: [], bare: [] }
+  const cpuRatios: number[] = []
   for (let i = 0; i < rounds; i++) {
     const ceiling = await bare()
     const measured = await nexus()
     result.bare.push(ceiling)
     result.nexus.push(measured)
     result.ratios.push(measured.rps / ceiling.rps)
+    cpuRatios.push(ceiling.cpuMicros / measured.cpuMicros)
   }
   result.ratio = median(result.ratios)
+  result.cpuRatio = median(cpuRatios)
   return result
 }
 
 export const medianRps = (loads: Load[]) => median(loads.map((l) => l.rps))
+export const medianCpuMicros = (loads: Load[]) => median(loads.map((l) => l.cpuMicros))
 export const non2xx = (loads: Load[]) => loads.reduce((sum, l) => sum + l.non2xx + l.errors, 0)
 
 const sendBody = (i: number) => JSON.stringify({ text: message256(i) })
 
-export function bareEcho(base: string, duration?: number) {
-  return load(base, Array.from({ length: 100 }, (_, i) => ({
+export function bareEcho(bare: Target, duration?: number) {
+  return load(bare, Array.from({ length: 100 }, (_, i) => ({
     method: 'POST' as const,
     path: '/echo',
     headers: { 'content-type': 'application/json', 'x-agent-id': 'host', 'x-session-key': 'k'.repeat(64) },
@@ -74,8 +100,8 @@ export function bareEcho(base: string, duration?: number) {
   })), duration)
 }
 
-export function bareGet(base: string, duration?: number) {
-  return load(base, Array.from({ length: 100 }, () => ({ method: 'GET' as const, path: '/bare', headers: { 'x-agent-id': 'guest' } })), duration)
+export function bareGet(bare: Target, duration?: number) {
+  return load(bare, Array.from({ length: 100 }, () => ({ method: 'GET' as const, path: '/bare', headers: { 'x-agent-id': 'guest' } })), duration)
 }
 
 /** One 256-byte send per session, as the host: the list autocannon cycles. */
@@ -89,13 +115,13 @@ export function sendRequests(sessions: BenchSession[]): autocannon.Request[] {
 }
 
 /** Acknowledged 256-byte sends, spread across the sessions. */
-export function sends(base: string, sessions: BenchSession[], duration?: number) {
-  return load(base, sendRequests(sessions), duration)
+export function sends(nexus: Target, sessions: BenchSession[], duration?: number) {
+  return load(nexus, sendRequests(sessions), duration)
 }
 
 /** Polls after a cursor, across the sessions: `after` picks a full page of 100 or the empty tail. */
-export function polls(base: string, sessions: BenchSession[], after: (session: BenchSession) => number, duration?: number) {
-  return load(base, sessions.map((session) => ({
+export function polls(nexus: Target, sessions: BenchSession[], after: (session: BenchSession) => number, duration?: number) {
+  return load(nexus, sessions.map((session) => ({
     method: 'GET' as const,
     path: `/v1/sessions/${session.id}/messages?after=${after(session)}&limit=100`,
     headers: { 'x-agent-id': 'guest' },
