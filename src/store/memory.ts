@@ -122,7 +122,7 @@ export class MemoryStore implements SessionStore {
     this.#trim(room)
     // Looked up first: most sends go to sessions nobody waits on, and need no event built.
     const listeners = this.#watchers.get(sessionId)
-    if (listeners) notify(listeners, { type: 'message', sessionId, cursor: message.cursor })
+    if (listeners) notify(listeners, { type: 'message', sessionId, cursor: message.cursor, agentId: message.agentId })
     return { ok: true, message, session: { ...room.record } }
   }
 

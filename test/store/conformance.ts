@@ -287,6 +287,12 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     await waitFor(() => events.length >= 2)
     await store.sweep(T0 + 120_000)
     await waitFor(() => events.length >= 3)
+    // A store may name the sender of a message event; if it does, it must be the sender.
+    const [first] = events
+    if (first?.type === 'message' && first.agentId !== undefined) {
+      t.equal(first.agentId, 'a', 'the sender, when named')
+      delete first.agentId
+    }
     t.same(events, [
       { type: 'message', sessionId: input.id, cursor: 1 },
       { type: 'member_removed', sessionId: input.id, agentId: 'b' },
