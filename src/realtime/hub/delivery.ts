@@ -82,16 +82,15 @@ export class Pump {
   }
 
   /**
-   * The agent's own message at `cursor` was stored. When it is the next one and the pump is
-   * idle, the pump passes over it as a read would (its own messages are not sent back) and
-   * answers true; otherwise false, and the caller kicks the pump to read. Skipping that read
-   * halves the store reads per hub message, and with them much of what a message allocates.
+   * A message by `senderId` was stored at `cursor`. When it is this agent's own and the next
+   * one, and the pump is idle, the pump passes over it as a read would and answers true;
+   * otherwise false, and the caller kicks the pump to read. Skipping that read halves the store
+   * reads per hub message, and with them much of what a message allocates.
    */
-  passOwn(cursor: number): boolean {
-    if (this.#running || this.#stopped || this.#sent !== cursor - 1) return false
+  passOwn(senderId: string | undefined, cursor: number): boolean {
+    if (senderId !== this.agent.agentId || this.#running || this.#stopped || this.#sent !== cursor - 1) return false
     if (this.#host.channel(this.channelId)?.ended) return false
-    this.#sent = cursor
-    if (this.#outstanding === 0) this.#confirm(cursor)
+    this.#passOver(cursor)
     return true
   }
 
@@ -138,8 +137,7 @@ export class Pump {
         break
       }
       if (message.agentId === this.agent.agentId) {
-        this.#sent = message.cursor
-        if (this.#outstanding === 0) this.#confirm(message.cursor)
+        this.#passOver(message.cursor)
         continue
       }
       if (this.connection.congested) return this.#resumeWhenDrained()
@@ -174,6 +172,12 @@ export class Pump {
     clearTimeout(this.#retry)
     this.#retry = setTimeout(() => void this.kick(), DRAIN_POLL_MS)
     this.#retry.unref()
+  }
+
+  /** The agent's own message: not sent back, but counted as handed over. */
+  #passOver(cursor: number): void {
+    this.#sent = cursor
+    if (this.#outstanding === 0) this.#confirm(cursor)
   }
 
   #confirm(cursor: number): void {
@@ -306,7 +310,7 @@ export class Delivery implements PumpHost {
       const entry: Watched = { pumps: new Set(), unwatch: () => {} }
       entry.unwatch = this.sessions.watch(channelId, (event) => {
         if (event.type === 'message') {
-          for (const p of entry.pumps) if (p.agent.agentId !== event.agentId || !p.passOwn(event.cursor)) void p.kick()
+          for (const p of entry.pumps) if (!p.passOwn(event.agentId, event.cursor)) void p.kick()
         } else if (event.type === 'ended') {
           for (const p of entry.pumps) void p.kick()
         } else {
