@@ -5,8 +5,8 @@ import { hashSessionKey, isSessionId, newMessageId, newSessionId, newSessionKey 
 import type { CreateSessionInput, SendInput } from './inputs.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
-import { Wake, type WaitHandle } from './wake.js'
-import type { JsonValue, MemberRecord, MessageDraft, SessionEvent, SessionRecord, SessionStore, StoredMessage, StoreStats } from '../store/store.js'
+import { LongPoll, type PollReceiver, type WakeReason } from './long-poll.js'
+import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, SessionWatcher, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
   store: SessionStore
@@ -38,8 +38,6 @@ export interface PollRequest {
   after?: number
   limit?: number
   members?: boolean
-  /** Long-poll: when nothing is newer than `after`, wait up to this long for a message. */
-  waitMs?: number
 }
 
 export interface Page {
@@ -60,8 +58,8 @@ export class SessionService {
   readonly #clock: Clock
   readonly #limits: CoreLimits
   readonly #redactor: Redactor
-  /** Long-polls in progress: on shutdown each is ended by its Wake. */
-  readonly #waiting = new Set<Wake>()
+  /** Long-polls in progress: on shutdown each is answered at once. */
+  readonly #waiting = new Set<LongPoll>()
   #closing = false
 
   constructor(deps: SessionServiceDeps) {
@@ -164,45 +162,68 @@ export class SessionService {
    * none is, the session's latest cursor or `after` if that is smaller: a client that sends it
    * back never skips nor repeats a message.
    */
-  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest, handle?: WaitHandle): Promise<Page> {
+  async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest): Promise<Page> {
     const agentId = requireAgentId(rawAgentId)
     this.#requireSessionId(sessionId)
     await this.#removeIdle(sessionId)
-    const waitMs = request.waitMs ?? 0
-    if (waitMs <= 0 || this.#closing) return this.#read(sessionId, agentId, request)
+    return this.#read(sessionId, agentId, request)
+  }
 
-    // Long-poll: subscribe before the first read, so nothing slips in between.
-    const wake = new Wake(this.#store, sessionId, agentId, request.after ?? -1)
-    this.#waiting.add(wake)
-    handle?.attach(wake)
-    let page: Page
-    try {
-      page = await this.#read(sessionId, agentId, request)
-    } catch (err) {
-      this.#endWait(wake, handle)
-      throw err
+  /**
+   * A poll that, when nothing is newer than `after`, waits up to `waitMs` for the first message,
+   * the session's end or the reader's removal, and then tells `receiver` the page (or the error)
+   * as `poll` would. The way in calls `cancel()` on the returned poll when its client goes away.
+   * Bad ids throw at once; everything later goes to the receiver.
+   *
+   * Callbacks rather than a promise: a waiter at rest is then the LongPoll alone, where a promise
+   * chain through the core and the route held five promises and their closures (bench/README.md).
+   */
+  longPoll(sessionId: string, rawAgentId: string | undefined, request: PollRequest, waitMs: number, receiver: PollReceiver): LongPoll {
+    const agentId = requireAgentId(rawAgentId)
+    this.#requireSessionId(sessionId)
+    const poll = new LongPoll(sessionId, agentId, request, receiver, this.#resume)
+    this.#startLongPoll(poll, waitMs).catch((err: unknown) => {
+      this.#endLongPoll(poll)
+      poll.fail(err)
+    })
+    return poll
+  }
+
+  async #startLongPoll(poll: LongPoll, waitMs: number): Promise<void> {
+    await this.#removeIdle(poll.sessionId)
+    if (this.#closing || waitMs <= 0) return poll.answer(await this.#read(poll.sessionId, poll.agentId, poll.request))
+    // Watch before the first read, so nothing slips in between.
+    this.#store.watch(poll.sessionId, poll)
+    this.#waiting.add(poll)
+    const page = await this.#read(poll.sessionId, poll.agentId, poll.request)
+    if (page.messages.length > 0 || poll.gone) {
+      this.#endLongPoll(poll)
+      return poll.answer(page)
     }
-    if (page.messages.length > 0 || handle?.gone) {
-      this.#endWait(wake, handle)
-      return page
-    }
-    // The wait is a promise chain rather than this function suspended at an await: a suspended
-    // async function keeps its generator, registers and context (about 300 bytes) for the whole
-    // wait, and thousands of idle long-polls each hold one.
-    return wake.wait(waitMs).then(
-      (reason) => {
-        this.#endWait(wake, handle)
-        if (reason === 'ended') throw nexusError('session_not_found')
-        if (reason === 'removed') throw nexusError('agent_not_in_session')
-        return reason === 'message' ? this.#read(sessionId, agentId, request) : page
-      },
+    poll.wait(waitMs, page)
+  }
+
+  /**
+   * A wait ended: on a message read again; on a timeout or shutdown answer the empty page read
+   * first (a timed-out long-poll costs one read, not two); report the session or reader gone.
+   */
+  readonly #resume = (poll: LongPoll, reason: WakeReason): void => {
+    this.#endLongPoll(poll)
+    if (reason === 'gone') return
+    if (reason === 'ended') return poll.fail(nexusError('session_not_found'))
+    if (reason === 'removed') return poll.fail(nexusError('agent_not_in_session'))
+    const empty = poll.emptyPage
+    if (reason !== 'message' && empty) return poll.answer(empty)
+    this.#read(poll.sessionId, poll.agentId, poll.request).then(
+      (page) => poll.answer(page),
+      (err: unknown) => poll.fail(err),
     )
   }
 
-  #endWait(wake: Wake, handle: WaitHandle | undefined): void {
-    wake.stop()
-    this.#waiting.delete(wake)
-    handle?.attach(undefined)
+  #endLongPoll(poll: LongPoll): void {
+    poll.stop()
+    this.#store.unwatch(poll.sessionId, poll)
+    this.#waiting.delete(poll)
   }
 
   /**
@@ -215,7 +236,7 @@ export class SessionService {
 
   releaseWaiters(): void {
     this.#closing = true
-    for (const wake of this.#waiting) wake.release()
+    for (const poll of this.#waiting) poll.release()
   }
 
   async #read(sessionId: string, agentId: string, request: PollRequest): Promise<Page> {
@@ -273,12 +294,16 @@ export class SessionService {
   }
 
   /**
-   * Calls `listener` for every event of the session (a message with its cursor, a member
-   * removed, the session ended) until the returned function is called. For ways in that push
-   * messages to connected agents; they read the messages themselves with `poll`.
+   * Tells `watcher` of every event of the session (a message with its cursor, a member removed,
+   * the session ended) until `unwatch`. For ways in that push messages to connected agents; they
+   * read the messages themselves with `poll`.
    */
-  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void {
-    return this.#store.watch(sessionId, listener)
+  watch(sessionId: string, watcher: SessionWatcher): void {
+    this.#store.watch(sessionId, watcher)
+  }
+
+  unwatch(sessionId: string, watcher: SessionWatcher): void {
+    this.#store.unwatch(sessionId, watcher)
   }
 
   stats(): Promise<StoreStats> {

@@ -21,8 +21,8 @@ export class HoldGate {
     return this.#total
   }
 
-  /** Takes a slot for `address`, or throws. The returned function gives it back (once). */
-  acquire(address: string): () => void {
+  /** Takes a slot for `address`, or throws. The holder gives it back with `release`, once. */
+  acquire(address: string): void {
     const mine = this.#byAddress.get(address) ?? 0
     if (this.#total >= this.#maxTotal) {
       throw nexusError('capacity_exceeded', 'The server holds its maximum of waiting requests; retry later.', { retryAfter: CAPACITY_RETRY_SECONDS })
@@ -32,14 +32,17 @@ export class HoldGate {
     }
     this.#total++
     this.#byAddress.set(address, mine + 1)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.#total--
-      const left = (this.#byAddress.get(address) ?? 1) - 1
-      if (left <= 0) this.#byAddress.delete(address)
-      else this.#byAddress.set(address, left)
-    }
+  }
+
+  /**
+   * Gives back a slot `address` took. A method rather than a function handed out by `acquire`:
+   * that function and its closure were two more objects on every idle waiter.
+   */
+  release(address: string): void {
+    const mine = this.#byAddress.get(address)
+    if (mine === undefined) return
+    this.#total--
+    if (mine <= 1) this.#byAddress.delete(address)
+    else this.#byAddress.set(address, mine - 1)
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { isNexusError, nexusError } from '../core/errors.js'
 import { cursorSchema } from '../core/inputs.js'
 import type { Page } from '../core/sessions.js'
-import { WaitHandle } from '../core/wake.js'
+import type { LongPoll } from '../core/long-poll.js'
 import { type App, type RouteContext, typed } from '../http/context.js'
 import { errors, sessionParams } from '../http/schemas.js'
 import { messageView } from '../http/views.js'
@@ -45,7 +45,7 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
 
     // Errors before the stream starts (not a member, no session, no room) are ordinary replies.
     const first = await sessions.poll(request.params.id, agentId, { ...(after !== undefined ? { after } : {}) })
-    const release = holds.acquire(request.ip)
+    holds.acquire(request.ip)
 
     reply.hijack()
     const out = reply.raw
@@ -58,13 +58,25 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     })
     out.write('retry: 2000\n\n')
 
-    const handle = new WaitHandle()
+    let gone = false
+    let waiting: LongPoll | undefined
+    let stopWaiting: (() => void) | undefined
     const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), config.sseKeepAliveSeconds * 1000)
-    out.once('close', () => handle.cancel())
+    out.once('close', () => {
+      gone = true
+      waiting?.cancel()
+      stopWaiting?.()
+    })
+
+    /** The next page after `after`, waited for as a long-poll would; null once the client has gone. */
+    const nextPage = (after: number) => new Promise<Page | null>((resolve, reject) => {
+      stopWaiting = () => resolve(null)
+      waiting = sessions.longPoll(request.params.id, agentId, { after }, STREAM_WAIT_MS, { answer: resolve, fail: reject })
+    })
 
     /** Writes, and waits for the socket to drain when its buffer is full: a slow reader slows only itself. */
     const write = async (chunk: string) => {
-      if (!out.write(chunk) && !handle.gone) {
+      if (!out.write(chunk) && !gone) {
         await new Promise<void>((resolve) => {
           const done = () => {
             out.off('drain', done)
@@ -86,22 +98,23 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     try {
       await writePage(first)
       let cursor = first.nextCursor
-      while (!handle.gone && !sessions.closing) {
-        const page = await sessions.poll(request.params.id, agentId, { after: cursor, waitMs: STREAM_WAIT_MS }, handle)
+      while (!gone && !sessions.closing) {
+        const page = await nextPage(cursor)
+        if (!page) break
         await writePage(page)
         cursor = page.nextCursor
       }
-      if (sessions.closing && !handle.gone) await write('event: shutdown\ndata: {}\n\n')
+      if (sessions.closing && !gone) await write('event: shutdown\ndata: {}\n\n')
     } catch (err) {
       if (!isNexusError(err)) request.log.error({ err }, 'event stream failed')
       const event = isNexusError(err) && err.code === 'session_not_found' ? 'session_expired'
         : isNexusError(err) && err.code === 'agent_not_in_session' ? 'agent_removed'
         : 'error'
       const body = isNexusError(err) ? { error: err.code, message: err.message } : { error: 'internal_error', message: 'The stream failed.' }
-      if (!handle.gone) out.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`)
+      if (!gone) out.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`)
     } finally {
       clearInterval(keepAlive)
-      release()
+      holds.release(request.ip)
       out.end()
     }
   })

@@ -16,6 +16,7 @@ import type {
   SessionEvent,
   SessionRecord,
   SessionStore,
+  SessionWatcher,
   StatusOutcome,
   StoredMessage,
   StoreLimits,
@@ -56,7 +57,7 @@ export class MemoryStore implements SessionStore {
   readonly #limits: StoreLimits
   readonly #rooms = new Map<string, Room>()
   readonly #codes = new Map<string, PairingCodeRecord>()
-  readonly #watchers = new Map<string, Set<(event: SessionEvent) => void>>()
+  readonly #watchers = new Map<string, Set<SessionWatcher>>()
   #totalMessages = 0
   #lastCapacitySweep = -Infinity
 
@@ -121,8 +122,8 @@ export class MemoryStore implements SessionStore {
     this.#totalMessages++
     this.#trim(room)
     // Looked up first: most sends go to sessions nobody waits on, and need no event built.
-    const listeners = this.#watchers.get(sessionId)
-    if (listeners) notify(listeners, { type: 'message', sessionId, cursor: message.cursor, agentId: message.agentId })
+    const watchers = this.#watchers.get(sessionId)
+    if (watchers) notify(watchers, { type: 'message', sessionId, cursor: message.cursor, agentId: message.agentId })
     return { ok: true, message, session: { ...room.record } }
   }
 
@@ -227,19 +228,20 @@ export class MemoryStore implements SessionStore {
     return { activeSessions, totalAgents, totalMessages: this.#totalMessages }
   }
 
-  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void {
-    let listeners = this.#watchers.get(sessionId)
-    if (!listeners) {
-      listeners = new Set()
-      this.#watchers.set(sessionId, listeners)
+  watch(sessionId: string, watcher: SessionWatcher): void {
+    let watchers = this.#watchers.get(sessionId)
+    if (!watchers) {
+      watchers = new Set()
+      this.#watchers.set(sessionId, watchers)
     }
-    listeners.add(listener)
-    return () => {
-      const current = this.#watchers.get(sessionId)
-      if (!current) return
-      current.delete(listener)
-      if (current.size === 0) this.#watchers.delete(sessionId)
-    }
+    watchers.add(watcher)
+  }
+
+  unwatch(sessionId: string, watcher: SessionWatcher): void {
+    const watchers = this.#watchers.get(sessionId)
+    if (!watchers) return
+    watchers.delete(watcher)
+    if (watchers.size === 0) this.#watchers.delete(sessionId)
   }
 
   async close(): Promise<void> {
@@ -293,8 +295,8 @@ export class MemoryStore implements SessionStore {
   }
 
   #emit(event: SessionEvent): void {
-    const listeners = this.#watchers.get(event.sessionId)
-    if (listeners) notify(listeners, event)
+    const watchers = this.#watchers.get(event.sessionId)
+    if (watchers) notify(watchers, event)
   }
 }
 
@@ -322,9 +324,9 @@ function newMember(member: NewMember, now: number): Member {
   return { agentId: member.agentId, keyHash: member.keyHash, joinedAt: now, lastSeenAt: now }
 }
 
-/** Calls each listener once, over a copy: a listener may stop watching as it is called. */
-function notify(listeners: Set<(event: SessionEvent) => void>, event: SessionEvent): void {
-  for (const listener of [...listeners]) listener(event)
+/** Tells each watcher once, over a copy: a watcher may stop watching as it is told. */
+function notify(watchers: Set<SessionWatcher>, event: SessionEvent): void {
+  for (const watcher of [...watchers]) watcher.onSessionEvent(event)
 }
 
 /** Joins a member to a live room unless it is full or the id is taken; slides the expiry. */

@@ -17,9 +17,9 @@ import type {
   ReadOutcome,
   ReadRequest,
   RenewOutcome,
-  SessionEvent,
   SessionRecord,
   SessionStore,
+  SessionWatcher,
   StatusOutcome,
   StoredMessage,
   StoreLimits,
@@ -47,7 +47,7 @@ export interface RedisStoreOptions extends StoreLimits {
   commandTimeoutMs?: number
   /** At start, how long a subscription waits for the first connection. Default 2000. */
   connectWaitMs?: number
-  /** How long a session's subscription outlives its last listener. Default 10 s. */
+  /** How long a session's subscription outlives its last watcher. Default 10 s. */
   lingerMs?: number
   /** Connection trouble and failed bookkeeping, once per episode (pino's signature fits). */
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
@@ -333,8 +333,12 @@ export class RedisStore implements SessionStore {
     return { activeSessions, totalAgents, totalMessages }
   }
 
-  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void {
-    return this.#events.watch(sessionId, listener)
+  watch(sessionId: string, watcher: SessionWatcher): void {
+    this.#events.watch(sessionId, watcher)
+  }
+
+  unwatch(sessionId: string, watcher: SessionWatcher): void {
+    this.#events.unwatch(sessionId, watcher)
   }
 
   /** Whether Redis answers a PING within `timeoutMs`. */

@@ -143,6 +143,15 @@ export type SessionEvent =
   /** A member left or was removed for inactivity. */
   | { type: 'member_removed'; sessionId: string; agentId: string }
 
+/**
+ * Who is told of a session's events. An object with a method rather than a function: a waiting
+ * long-poll is already one object, and a listener function for it would be two more (the
+ * function and its closure), on every one of thousands of idle waiters.
+ */
+export interface SessionWatcher {
+  onSessionEvent(event: SessionEvent): void
+}
+
 export interface StoreStats {
   activeSessions: number
   totalAgents: number
@@ -229,11 +238,14 @@ export interface SessionStore {
   stats(now: number): Promise<StoreStats>
 
   /**
-   * Calls `listener` for every event of the session from now on, until the returned function
-   * is called. Listeners run synchronously after the change commits and must be cheap. This is
-   * how realtime delivery waits for "a message after cursor C in session S" without polling.
+   * Tells `watcher` of every event of the session from now on, until `unwatch`. Watchers are
+   * told synchronously after the change commits and must be cheap. This is how realtime
+   * delivery waits for "a message after cursor C in session S" without polling.
    */
-  watch(sessionId: string, listener: (event: SessionEvent) => void): () => void
+  watch(sessionId: string, watcher: SessionWatcher): void
+
+  /** Stops telling `watcher` of the session's events; a watcher not watching is ignored. */
+  unwatch(sessionId: string, watcher: SessionWatcher): void
 
   close(): Promise<void>
 }

@@ -1,7 +1,36 @@
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
+import { MemoryStore } from '../../src/store/memory.js'
+import type { ReadRequest, SessionWatcher } from '../../src/store/store.js'
 import { build, call, fakeClock, poll, send, twoAgents } from '../helpers.js'
+
+/** Counts the store's reads and the watchers it holds, to see what a long-poll leaves behind. */
+class CountingStore extends MemoryStore {
+  reads = 0
+  watching = 0
+
+  override read(sessionId: string, request: ReadRequest, now: number) {
+    this.reads++
+    return super.read(sessionId, request, now)
+  }
+
+  override watch(sessionId: string, watcher: SessionWatcher) {
+    this.watching++
+    super.watch(sessionId, watcher)
+  }
+
+  override unwatch(sessionId: string, watcher: SessionWatcher) {
+    this.watching--
+    super.unwatch(sessionId, watcher)
+  }
+}
+
+const countingStore = (t: Test) => {
+  const store = new CountingStore({ maxSessions: 100, maxMessagesPerSession: 100 })
+  t.teardown(() => store.close())
+  return store
+}
 
 const settled = <T>(promise: Promise<T>) => {
   const state = { done: false, value: undefined as T | undefined }
@@ -41,6 +70,17 @@ t.test('the wait runs out: 200 with no messages', async (t) => {
   await send(app, sessionId, 'host', { text: 'old' })
   const res = await poll(app, sessionId, 'guest', 'after=1&wait=0.2')
   t.same(res.body, { messages: [], nextCursor: '1', hasMore: false })
+})
+
+t.test('a wait that runs out reads the store once and stops watching', async (t) => {
+  const store = countingStore(t)
+  const app = await build(t, {}, { store })
+  const { sessionId } = await twoAgents(app)
+  const before = store.reads
+  const res = await poll(app, sessionId, 'guest', 'after=0&wait=0.1')
+  t.same(res.body, { messages: [], nextCursor: '0', hasMore: false })
+  t.equal(store.reads - before, 1, 'the empty page read first is the answer')
+  t.equal(store.watching, 0)
 })
 
 t.test('the session ends during the wait: 404', async (t) => {
@@ -107,6 +147,25 @@ t.test('a closed client connection frees its slot at once', async (t) => {
   await tick(100)
   const free = await fetch(`http://127.0.0.1:${port}/v1/sessions/${sessionId}/messages?wait=0.1`, { headers: { 'x-agent-id': 'guest' } })
   t.equal(free.status, 200, 'the slot came back when the client left')
+})
+
+t.test('a client that leaves stops the wait in the core: no watcher left, nothing read', async (t) => {
+  const store = countingStore(t)
+  const app = await build(t, {}, { store })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const { sessionId } = await twoAgents(app)
+  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?after=0&wait=60`, headers: { 'x-agent-id': 'guest' } })
+  req.on('error', () => {})
+  req.end()
+  while (store.watching === 0) await tick(5)
+  req.destroy()
+  for (let waited = 0; store.watching > 0 && waited < 2000; waited += 5) await tick(5)
+  t.equal(store.watching, 0, 'the core stopped watching when the client left')
+  const reads = store.reads
+  await send(app, sessionId, 'host', { text: 'nobody waits for this' })
+  await tick(50)
+  t.equal(store.reads, reads, 'the message woke nobody')
 })
 
 t.test('wait is validated', async (t) => {

@@ -281,7 +281,13 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
     await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)
     const events: SessionEvent[] = []
-    const stop = store.watch(input.id, (event) => events.push(event))
+    const watcher = { onSessionEvent: (event: SessionEvent) => events.push(event) }
+    const unwatched: SessionEvent[] = []
+    const left = { onSessionEvent: (event: SessionEvent) => unwatched.push(event) }
+    store.watch(input.id, watcher)
+    store.watch(input.id, left)
+    store.unwatch(input.id, left)
+    store.unwatch(input.id, { onSessionEvent: () => {} })
     await store.append(input.id, draft('a', 'hello'), undefined, T0)
     await store.leave(input.id, 'b', key('b'), T0)
     await waitFor(() => events.length >= 2)
@@ -298,7 +304,8 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
       { type: 'member_removed', sessionId: input.id, agentId: 'b' },
       { type: 'ended', sessionId: input.id },
     ])
-    stop()
+    t.same(unwatched, [], 'a watcher that unwatched is told nothing')
+    store.unwatch(input.id, watcher)
     const again = session()
     await store.create(again, T0)
     t.equal(events.length, 3)

@@ -47,6 +47,7 @@ t.test('an unreachable Redis answers store_unavailable quickly, and nothing is l
   await t.rejects(store.status('0'.repeat(48), Date.now()), { code: 'store_unavailable', status: 503 })
   t.ok(Date.now() - started < 3000, 'fails within the connect wait')
   t.equal(await store.ping(), false)
-  const stop = store.watch('0'.repeat(48), () => {})
-  stop()
+  const watcher = { onSessionEvent: () => {} }
+  store.watch('0'.repeat(48), watcher)
+  store.unwatch('0'.repeat(48), watcher)
 })

@@ -1,6 +1,6 @@
 import { pollSchema, sendSchema } from '../../core/inputs.js'
-import { WaitHandle } from '../../core/wake.js'
 import { type App, type RouteContext, typed } from '../context.js'
+import { HeldPoll } from '../held-poll.js'
 import { agentHeaders, agentKeyHeaders, errors, page, sent, sessionParams } from '../schemas.js'
 import { iso, pageView } from '../views.js'
 
@@ -41,33 +41,19 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
       response: { 200: page, ...errors(403, 404) },
     },
   }, (request, reply) => {
-    // A plain poll hands the query on as parsed (the core ignores `wait`); a long-poll makes the
-    // one object it needs, with the wait in milliseconds, since it is kept for the whole wait.
+    // The query as parsed is what the core reads; it ignores `wait`, and the request keeps the
+    // object for its whole life anyway, so a long-poll holds no copy.
     const query = request.query
     if (!query.wait) return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
 
-    // Long-poll: hold a slot, and end the wait the moment the client goes away. Not an async
-    // function: suspended at an await for the whole wait it would keep a frame per waiter.
-    const release = holds.acquire(request.ip)
-    const handle = new WaitHandle()
-    const onClose = () => {
-      if (!reply.raw.writableFinished) handle.cancel()
+    // Long-poll: the reply is sent when the core answers the HeldPoll, not by a returned promise.
+    const held = new HeldPoll(reply, holds, request.ip)
+    try {
+      held.waitOn(sessions.longPoll(request.params.id, request.headers['x-agent-id'], query, query.wait * 1000, held))
+    } catch (err) {
+      held.fail(err)
     }
-    // `on`, not `once`: 'close' comes once anyway, and `once` wraps the listener in two more objects.
-    reply.raw.on('close', onClose)
-    const done = () => {
-      release()
-      reply.raw.off('close', onClose)
-    }
-    return sessions.poll(request.params.id, request.headers['x-agent-id'], { after: query.after, limit: query.limit, members: query.members, waitMs: query.wait * 1000 }, handle).then(
-      (page) => {
-        done()
-        return pageView(page)
-      },
-      (err: unknown) => {
-        done()
-        throw err
-      },
-    )
+    // Nothing returned: Fastify keeps the reply open until the HeldPoll sends it.
+    return undefined
   })
 }

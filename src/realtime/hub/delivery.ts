@@ -5,6 +5,7 @@ import type { ChannelDirectory, ChannelInfo, EndMark } from './channels.js'
 import type { Connection } from './connection.js'
 import { messageBody } from './frames.js'
 import type { AgentChannel, AgentRecord } from './registry.js'
+import type { SessionEvent, SessionWatcher } from '../../store/store.js'
 
 /** Messages read per poll while catching an agent up. */
 const PAGE = 200
@@ -194,9 +195,19 @@ export class Pump {
   }
 }
 
-interface Watched {
-  unwatch: () => void
-  pumps: Set<Pump>
+/** A channel watched for the pumps of its connected members: every event kicks the pumps it concerns. */
+class ChannelWatch implements SessionWatcher {
+  readonly pumps = new Set<Pump>()
+
+  onSessionEvent(event: SessionEvent): void {
+    if (event.type === 'message') {
+      for (const p of this.pumps) if (!p.passOwn(event.agentId, event.cursor)) void p.kick()
+    } else if (event.type === 'ended') {
+      for (const p of this.pumps) void p.kick()
+    } else {
+      for (const p of this.pumps) if (p.agent.agentId === event.agentId) void p.kick()
+    }
+  }
 }
 
 /**
@@ -208,7 +219,7 @@ export class Delivery implements PumpHost {
   readonly sessions: SessionService
   readonly #channels: ChannelDirectory
   readonly #log: FastifyBaseLogger
-  readonly #watched = new Map<string, Watched>()
+  readonly #watched = new Map<string, ChannelWatch>()
   readonly #pumpsOf = new Map<Connection, Map<string, Pump>>()
   readonly #onEndDelivered: (pump: Pump) => void
   readonly #onReadFailed: (pump: Pump, err: unknown) => void
@@ -307,17 +318,8 @@ export class Delivery implements PumpHost {
     pumps.set(channelId, pump)
     let watched = this.#watched.get(channelId)
     if (!watched) {
-      const entry: Watched = { pumps: new Set(), unwatch: () => {} }
-      entry.unwatch = this.sessions.watch(channelId, (event) => {
-        if (event.type === 'message') {
-          for (const p of entry.pumps) if (!p.passOwn(event.agentId, event.cursor)) void p.kick()
-        } else if (event.type === 'ended') {
-          for (const p of entry.pumps) void p.kick()
-        } else {
-          for (const p of entry.pumps) if (p.agent.agentId === event.agentId) void p.kick()
-        }
-      })
-      watched = entry
+      watched = new ChannelWatch()
+      this.sessions.watch(channelId, watched)
       this.#watched.set(channelId, watched)
     }
     watched.pumps.add(pump)
@@ -330,7 +332,7 @@ export class Delivery implements PumpHost {
     if (!watched) return
     watched.pumps.delete(pump)
     if (watched.pumps.size === 0) {
-      watched.unwatch()
+      this.sessions.unwatch(pump.channelId, watched)
       this.#watched.delete(pump.channelId)
     }
   }

@@ -1,21 +1,20 @@
 import type { RedisClient } from '../redis.js'
-import type { SessionEvent } from '../store.js'
+import type { SessionEvent, SessionWatcher } from '../store.js'
 
-type Listener = (event: SessionEvent) => void
 /** The subscriber connection: a single Redis, or a Cluster client (which subscribes on one of its nodes). */
 type Subscriber = RedisClient
 
 interface Channel {
   name: string
   sessionId: string
-  listeners: Set<Listener>
+  watchers: Set<SessionWatcher>
   /** True once Redis has confirmed the subscription (and until the connection drops). */
   active: boolean
   /** The subscription under way, if any. */
   pending: Promise<void> | undefined
-  /** Ends the subscription some time after the last listener left (long-polls come right back). */
+  /** Ends the subscription some time after the last watcher left (long-polls come right back). */
   linger: NodeJS.Timeout | undefined
-  /** The highest cursor announced to this instance's listeners. */
+  /** The highest cursor announced to this instance's watchers. */
   lastCursor: number
 }
 
@@ -35,7 +34,7 @@ export interface SessionEventsOptions {
 /**
  * Session events across instances, on one subscriber connection per store. Scripts publish on a
  * channel per session (`<prefix>{<id>}:events`, in the session's own hash slot); this instance
- * subscribes to the channels of the sessions it has listeners for, and fans each notice out to
+ * subscribes to the channels of the sessions it has watchers for, and fans each notice out to
  * them. Nothing is received for sessions nobody here waits on.
  *
  * A subscription takes a round trip to become active, so `ready(id)` gives the promise of it:
@@ -55,26 +54,27 @@ export class SessionEvents {
     this.#options = options
   }
 
-  watch(sessionId: string, listener: Listener): () => void {
+  watch(sessionId: string, watcher: SessionWatcher): void {
     const name = this.#options.channelOf(sessionId)
     let channel = this.#channels.get(name)
     if (!channel) {
-      channel = { name, sessionId, listeners: new Set(), active: false, pending: undefined, linger: undefined, lastCursor: -1 }
+      channel = { name, sessionId, watchers: new Set(), active: false, pending: undefined, linger: undefined, lastCursor: -1 }
       this.#channels.set(name, channel)
     }
-    channel.listeners.add(listener)
+    channel.watchers.add(watcher)
     if (channel.linger) {
       clearTimeout(channel.linger)
       channel.linger = undefined
     }
     if (!channel.active && !this.#closed) this.#subscribe(channel).catch(() => {})
-    const current = channel
-    return () => {
-      current.listeners.delete(listener)
-      if (current.listeners.size > 0 || current.linger || this.#closed) return
-      current.linger = setTimeout(() => this.#drop(current), this.#options.lingerMs)
-      current.linger.unref()
-    }
+  }
+
+  unwatch(sessionId: string, watcher: SessionWatcher): void {
+    const channel = this.#channels.get(this.#options.channelOf(sessionId))
+    if (!channel?.watchers.delete(watcher)) return
+    if (channel.watchers.size > 0 || channel.linger || this.#closed) return
+    channel.linger = setTimeout(() => this.#drop(channel), this.#options.lingerMs)
+    channel.linger.unref()
   }
 
   /** Undefined when events of the session are being delivered (or nobody watches it); else the subscription's promise. */
@@ -109,7 +109,7 @@ export class SessionEvents {
 
   #drop(channel: Channel): void {
     channel.linger = undefined
-    if (channel.listeners.size > 0 || this.#channels.get(channel.name) !== channel) return
+    if (channel.watchers.size > 0 || this.#channels.get(channel.name) !== channel) return
     this.#channels.delete(channel.name)
     if (this.#sub?.status === 'ready') this.#sub.unsubscribe(channel.name).catch(() => {})
   }
@@ -158,7 +158,7 @@ export class SessionEvents {
   }
 
   /**
-   * After a reconnect: subscribe again, then tell each listener the session's last cursor (or
+   * After a reconnect: subscribe again, then tell each watcher the session's last cursor (or
    * that it ended), since notices published while the connection was down are lost. A waiter
    * compares the cursor with its own and wakes only if something is new to it.
    */
@@ -191,6 +191,6 @@ export class SessionEvents {
       if (event.cursor <= channel.lastCursor) return
       channel.lastCursor = event.cursor
     }
-    for (const listener of [...channel.listeners]) listener(event)
+    for (const watcher of [...channel.watchers]) watcher.onSessionEvent(event)
   }
 }
