@@ -22,10 +22,15 @@ export class HeldPoll implements PollReceiver {
 
   /** Takes a slot for `address` (or throws capacity_exceeded) and listens for the client leaving. */
   constructor(reply: FastifyReply, holds: HoldGate, address: string) {
-    holds.acquire(address)
     this.#reply = reply
     this.#holds = holds
     this.#address = address
+    // The client left while the request was on its way here: its 'close' has come and gone.
+    if (reply.raw.destroyed) {
+      this.#done = true
+      return
+    }
+    holds.acquire(address)
     // `on`, not `once`: 'close' comes once anyway, and `once` wraps the listener in two more objects.
     reply.raw.on('close', this.#onClose)
   }

@@ -58,7 +58,8 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     })
     out.write('retry: 2000\n\n')
 
-    let gone = false
+    // A client that left while the first page was read has had its 'close' already.
+    let gone = out.destroyed
     let waiting: LongPoll | undefined
     let stopWaiting: (() => void) | undefined
     const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), config.sseKeepAliveSeconds * 1000)

@@ -149,6 +149,27 @@ t.test('a closed client connection frees its slot at once', async (t) => {
   t.equal(free.status, 200, 'the slot came back when the client left')
 })
 
+t.test('a client that left before its long-poll reached the route is not waited for', async (t) => {
+  const store = countingStore(t)
+  const app = await build(t, {}, { store })
+  // Holds long-polls back on their way to the route, as a slow rate-limit store would.
+  app.addHook('preHandler', async (request) => {
+    if (request.url.includes('wait=60')) await tick(300)
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const { sessionId } = await twoAgents(app)
+  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?after=0&wait=60`, headers: { 'x-agent-id': 'guest' } })
+  req.on('error', () => {})
+  req.end()
+  await tick(100)
+  req.destroy()
+  await tick(400)
+  const stats = await call(app, { method: 'GET', url: '/v1/stats' })
+  t.equal(stats.body.waitingRequests, 0, 'no slot taken for a client already gone')
+  t.equal(store.watching, 0, 'nothing watched for it')
+})
+
 t.test('a client that leaves stops the wait in the core: no watcher left, nothing read', async (t) => {
   const store = countingStore(t)
   const app = await build(t, {}, { store })
