@@ -226,14 +226,15 @@ export class SessionService {
     this.#waiting.delete(poll)
   }
 
-  /**
-   * Answers every long-poll at once (with what it has, usually nothing) and takes no new
-   * waits: the server is shutting down and must not hold requests open.
-   */
+  /** True once the server is shutting down: no new waits are taken. */
   get closing(): boolean {
     return this.#closing
   }
 
+  /**
+   * Answers every long-poll at once (with what it has, usually nothing) and takes no new
+   * waits: the server is shutting down and must not hold requests open.
+   */
   releaseWaiters(): void {
     this.#closing = true
     for (const poll of this.#waiting) poll.release()

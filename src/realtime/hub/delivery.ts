@@ -3,7 +3,7 @@ import { isNexusError } from '../../core/errors.js'
 import type { Page, SessionService } from '../../core/sessions.js'
 import type { ChannelDirectory, ChannelInfo, EndMark } from './channels.js'
 import type { Connection } from './connection.js'
-import { messageBody } from './frames.js'
+import { messageFrame } from './frames.js'
 import type { AgentChannel, AgentRecord } from './registry.js'
 import type { SessionEvent, SessionWatcher } from '../../store/store.js'
 
@@ -121,10 +121,8 @@ export class Pump {
     if (end && this.#sent >= end.cursor) return this.#sendEnd(end)
     let page: Page
     try {
-      page = await this.#host.sessions.poll(this.channelId, this.agent.agentId, {
-        ...(this.#sent >= 0 ? { after: this.#sent } : {}),
-        limit: PAGE,
-      })
+      // Nothing handed over yet is -1: read from the start, greeting included.
+      page = await this.#host.sessions.poll(this.channelId, this.agent.agentId, { after: this.#sent, limit: PAGE })
     } catch (err) {
       if (!this.#stopped) this.#host.readFailed(this, err)
       return
@@ -145,7 +143,7 @@ export class Pump {
       this.#sent = message.cursor
       const cursor = message.cursor
       this.#outstanding++
-      const handed = this.connection.send({ type: 'chat_message', ...messageBody(message, this.channelId, info?.serviceId) }, (err) => {
+      const handed = this.connection.send(messageFrame(message, this.channelId, info?.serviceId), (err) => {
         this.#outstanding--
         if (err) this.#failed = true
         else this.#confirm(this.#outstanding === 0 ? this.#sent : cursor)

@@ -121,29 +121,48 @@ export function parseFrame(raw: string, echo: FrameEcho): ClientFrame {
   return { type, ...parsed.data } as ClientFrame
 }
 
-/** A chat message as the hub delivers it (and lists it in a history). */
-export interface MessageBody {
+/** A chat message as the hub lists it in a history; delivered, it is a frame of type chat_message. */
+export type MessageBody = {
   message_id: string
   channel_id: string
-  service_id?: string
+  service_id?: string | undefined
   sender_id: string
   content: string | JsonValue
   /** Only when a message (sent over HTTP) has both text and JSON: `content` is the text. */
-  json?: JsonValue
+  json?: JsonValue | undefined
   timestamp: string
   cursor: string
   verified: boolean
   redactions: string[]
 }
 
+/** The frame that delivers a message: its body with the type in front. */
+export type MessageFrame = { type: 'chat_message' } & MessageBody
+
+/** A message in a history reply. */
 export function messageBody(message: StoredMessage, channelId: string, serviceId: string | undefined): MessageBody {
+  return messageShape(undefined, message, channelId, serviceId)
+}
+
+/** A message delivered to an agent. */
+export function messageFrame(message: StoredMessage, channelId: string, serviceId: string | undefined): MessageFrame {
+  return messageShape('chat_message', message, channelId, serviceId) as MessageFrame
+}
+
+/**
+ * Both in one literal, every key in place: what a message lacks (a service, JSON beside its
+ * text, the type in a history) is undefined, which JSON leaves out. Built with spreads, each
+ * delivered message cost three more objects and a copy of every key.
+ */
+function messageShape(type: 'chat_message' | undefined, message: StoredMessage, channelId: string, serviceId: string | undefined) {
   return {
+    type,
     message_id: message.id,
     channel_id: channelId,
-    ...(serviceId !== undefined ? { service_id: serviceId } : {}),
+    service_id: serviceId,
     sender_id: message.agentId,
     content: message.text ?? message.json ?? '',
-    ...(message.text !== undefined && message.json !== undefined ? { json: message.json } : {}),
+    json: message.text !== undefined ? message.json : undefined,
     timestamp: iso(message.createdAt),
     cursor: String(message.cursor),
     verified: message.verified,
