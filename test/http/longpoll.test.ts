@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../../src/store/memory.js'
 import type { ReadRequest, SessionWatcher } from '../../src/store/store.js'
@@ -30,6 +31,16 @@ const countingStore = (t: Test) => {
   const store = new CountingStore({ maxSessions: 100, maxMessagesPerSession: 100 })
   t.teardown(() => store.close())
   return store
+}
+
+/** A long-poll by 'guest' on a real connection the test can cut: the app listens on a port. */
+async function rawLongPoll(app: FastifyInstance, sessionId: string, query: string) {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?${query}`, headers: { 'x-agent-id': 'guest' } })
+  req.on('error', () => {})
+  req.end()
+  return { req, port }
 }
 
 const settled = <T>(promise: Promise<T>) => {
@@ -134,12 +145,8 @@ t.test('caps: per address and overall, 503 capacity_exceeded beyond', async (t) 
 
 t.test('a closed client connection frees its slot at once', async (t) => {
   const app = await build(t, { MAX_WAITERS_PER_IP: '1' })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
   const { sessionId } = await twoAgents(app)
-  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?wait=60`, headers: { 'x-agent-id': 'guest' } })
-  req.on('error', () => {})
-  req.end()
+  const { req, port } = await rawLongPoll(app, sessionId, 'wait=60')
   await tick(100)
   const blocked = await fetch(`http://127.0.0.1:${port}/v1/sessions/${sessionId}/messages?wait=0.1`, { headers: { 'x-agent-id': 'guest' } })
   t.equal(blocked.status, 503, 'the one slot is taken')
@@ -156,12 +163,8 @@ t.test('a client that left before its long-poll reached the route is not waited 
   app.addHook('preHandler', async (request) => {
     if (request.url.includes('wait=60')) await tick(300)
   })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
   const { sessionId } = await twoAgents(app)
-  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?after=0&wait=60`, headers: { 'x-agent-id': 'guest' } })
-  req.on('error', () => {})
-  req.end()
+  const { req } = await rawLongPoll(app, sessionId, 'after=0&wait=60')
   await tick(100)
   req.destroy()
   await tick(400)
@@ -173,13 +176,10 @@ t.test('a client that left before its long-poll reached the route is not waited 
 t.test('a client that leaves stops the wait in the core: no watcher left, nothing read', async (t) => {
   const store = countingStore(t)
   const app = await build(t, {}, { store })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
   const { sessionId } = await twoAgents(app)
-  const req = httpRequest({ host: '127.0.0.1', port, path: `/v1/sessions/${sessionId}/messages?after=0&wait=60`, headers: { 'x-agent-id': 'guest' } })
-  req.on('error', () => {})
-  req.end()
-  while (store.watching === 0) await tick(5)
+  const { req } = await rawLongPoll(app, sessionId, 'after=0&wait=60')
+  for (let waited = 0; store.watching === 0 && waited < 2000; waited += 5) await tick(5)
+  t.equal(store.watching, 1, 'the long-poll watches the session while it waits')
   req.destroy()
   for (let waited = 0; store.watching > 0 && waited < 2000; waited += 5) await tick(5)
   t.equal(store.watching, 0, 'the core stopped watching when the client left')
