@@ -61,12 +61,19 @@ export class SessionService {
   /** Long-polls in progress: on shutdown each is answered at once. */
   readonly #waiting = new Set<LongPoll>()
   #closing = false
+  /**
+   * Whether inactive members are removed (AGENT_INACTIVITY_SECONDS). Checked before calling
+   * #removeIdle rather than inside it: an await, even of nothing, costs every send and poll a
+   * promise and its reaction (about 400 B per hub message for the two).
+   */
+  readonly #removesIdle: boolean
 
   constructor(deps: SessionServiceDeps) {
     this.#store = deps.store
     this.#clock = deps.clock
     this.#limits = deps.limits
     this.#redactor = deps.redactor
+    this.#removesIdle = deps.limits.agentInactivitySeconds > 0
   }
 
   async create(input: CreateSessionInput): Promise<CreatedSession> {
@@ -108,7 +115,7 @@ export class SessionService {
   }
 
   async status(sessionId: string): Promise<{ session: SessionRecord; members: MemberRecord[] }> {
-    await this.#removeIdle(sessionId)
+    if (this.#removesIdle) await this.#removeIdle(sessionId)
     const found = isSessionId(sessionId) ? await this.#store.status(sessionId, this.#clock()) : null
     if (!found) throw nexusError('session_not_found')
     return found
@@ -117,7 +124,7 @@ export class SessionService {
   async join(sessionId: string, rawAgentId: string | undefined): Promise<Joined> {
     const agentId = requireAgentId(rawAgentId)
     this.#requireSessionId(sessionId)
-    await this.#removeIdle(sessionId)
+    if (this.#removesIdle) await this.#removeIdle(sessionId)
     const sessionKey = newSessionKey()
     const outcome = await this.#store.join(sessionId, { agentId, keyHash: hashSessionKey(sessionKey) }, this.#clock())
     if (!outcome.ok) throw nexusError(outcome.reason)
@@ -133,7 +140,7 @@ export class SessionService {
     const sessionKey = rawKey === '' ? undefined : rawKey
     this.#requireSessionId(sessionId)
     this.#checkSize(input.text, input.json)
-    await this.#removeIdle(sessionId)
+    if (this.#removesIdle) await this.#removeIdle(sessionId)
     const draft: MessageDraft = { id: newMessageId(), agentId, verified: sessionKey !== undefined, redactions: [] }
     const found = new Set<string>()
     if (input.text !== undefined) {
@@ -165,8 +172,10 @@ export class SessionService {
   async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest): Promise<Page> {
     const agentId = requireAgentId(rawAgentId)
     this.#requireSessionId(sessionId)
-    await this.#removeIdle(sessionId)
-    return this.#read(sessionId, agentId, request)
+    if (this.#removesIdle) await this.#removeIdle(sessionId)
+    // Awaited here rather than handed back: an async function returning a promise takes two
+    // more turns and allocates a pair of resolvers to adopt it.
+    return await this.#read(sessionId, agentId, request)
   }
 
   /**
@@ -190,7 +199,7 @@ export class SessionService {
   }
 
   async #startLongPoll(poll: LongPoll, waitMs: number): Promise<void> {
-    await this.#removeIdle(poll.sessionId)
+    if (this.#removesIdle) await this.#removeIdle(poll.sessionId)
     if (this.#closing || waitMs <= 0) return poll.answer(await this.#read(poll.sessionId, poll.agentId, poll.request))
     // Watch before the first read, so nothing slips in between.
     this.#store.watch(poll.sessionId, poll)
@@ -265,7 +274,7 @@ export class SessionService {
   async renew(sessionId: string, rawAgentId: string | undefined, ttlSeconds: number | undefined): Promise<{ session: SessionRecord; agents: string[] }> {
     const agentId = requireAgentId(rawAgentId)
     this.#requireSessionId(sessionId)
-    await this.#removeIdle(sessionId)
+    if (this.#removesIdle) await this.#removeIdle(sessionId)
     const outcome = await this.#store.renew(sessionId, agentId, ttlSeconds, this.#clock())
     if (!outcome.ok) {
       if (outcome.reason === 'not_member') throw nexusError('forbidden', 'Only members of the session may renew it.')
