@@ -173,7 +173,8 @@ async function chatMessage(ctx: HubContext, connection: Connection, agentId: str
 }
 
 async function sendMessage(ctx: HubContext, agentId: string, frame: FrameOf<'chat_message'>): Promise<ServerFrame> {
-  const channelId = await channelFor(ctx, agentId, frame)
+  // Named by id (the usual case) it needs no lookup, and no await.
+  const channelId = frame.channel_id ?? await channelFor(ctx, agentId, frame)
   if (ctx.channels.get(channelId)?.ended) throw new HubError('channel_ended')
   const held = ctx.registry.ensure(agentId).channels.get(channelId)
   const input = typeof frame.content === 'string' ? { text: frame.content } : { json: frame.content }
