@@ -141,19 +141,17 @@ export class SessionService {
     this.#requireSessionId(sessionId)
     this.#checkSize(input.text, input.json)
     if (this.#removesIdle) await this.#removeIdle(sessionId)
-    const draft: MessageDraft = { id: newMessageId(), agentId, verified: sessionKey !== undefined, redactions: [] }
-    const found = new Set<string>()
+    const draft: MessageDraft = { id: newMessageId(), agentId, verified: sessionKey !== undefined, redactions: NONE }
     if (input.text !== undefined) {
       const redacted = this.#redactor.redactText(input.text)
       draft.text = redacted.text
-      for (const type of redacted.redactions) found.add(type)
+      draft.redactions = union(draft.redactions, redacted.redactions)
     }
     if (input.json !== undefined) {
       const redacted = this.#redactor.redactJson(input.json)
       draft.json = redacted.value as JsonValue
-      for (const type of redacted.redactions) found.add(type)
+      draft.redactions = union(draft.redactions, redacted.redactions)
     }
-    draft.redactions = [...found]
     const keyHash = sessionKey !== undefined ? hashSessionKey(sessionKey) : undefined
     const outcome = await this.#store.append(sessionId, draft, keyHash, this.#clock())
     if (!outcome.ok) {
@@ -345,4 +343,17 @@ export class SessionService {
     const now = this.#clock()
     await this.#store.removeIdleMembers(sessionId, now - seconds * 1000, now)
   }
+}
+
+/**
+ * No redactions: one list for every message that has none, rather than an empty array kept with
+ * each. Frozen, since it is shared: nothing may add to a stored message's list.
+ */
+const NONE: string[] = Object.freeze([]) as unknown as string[]
+
+/** The types of both lists, each once; either list itself when the other is empty (the usual case). */
+function union(a: string[], b: string[]): string[] {
+  if (b.length === 0) return a
+  if (a.length === 0) return b
+  return [...new Set([...a, ...b])]
 }
