@@ -31,8 +31,8 @@ export class LongPoll implements SessionWatcher {
   /** The first reason the wait should end, kept from any time before it ends. */
   #reason: WakeReason | undefined
   #gone = false
-  #waiting = false
   #over = false
+  /** Set while the wait is on: the poll is waiting exactly when it has a timer. */
   #timer: NodeJS.Timeout | undefined
   #empty: Page | undefined
 
@@ -71,7 +71,6 @@ export class LongPoll implements SessionWatcher {
     this.#empty = empty
     if (this.#gone) return this.#end('gone')
     if (this.#reason) return this.#end(this.#reason)
-    this.#waiting = true
     // The poll is the timer's argument, so the timer needs no closure of its own.
     this.#timer = setTimeout(LongPoll.#timedOut, ms, this)
   }
@@ -84,13 +83,12 @@ export class LongPoll implements SessionWatcher {
   /** The client went away: end the wait (or never start one) and answer nothing. */
   cancel(): void {
     this.#gone = true
-    if (this.#waiting) this.#end('gone')
+    if (this.#timer) this.#end('gone')
   }
 
   /** Called by the core when the poll is over: no timer is left behind, no event heard. */
   stop(): void {
     this.#over = true
-    this.#waiting = false
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
   }
@@ -104,14 +102,13 @@ export class LongPoll implements SessionWatcher {
   }
 
   static #timedOut(poll: LongPoll): void {
-    poll.#timer = undefined
     poll.#wake('timeout')
   }
 
   #wake(reason: WakeReason): void {
     if (this.#over || this.#reason) return
     this.#reason = reason
-    if (this.#waiting) this.#end(reason)
+    if (this.#timer) this.#end(reason)
   }
 
   #end(reason: WakeReason): void {

@@ -135,7 +135,7 @@ export type SessionEvent =
   /**
    * A message was appended; `cursor` is the session's new last cursor. `agentId`, its sender,
    * when the store knows the event is for that one message (a store may leave it out; a
-   * listener then reads to find out).
+   * watcher then reads to find out).
    */
   | { type: 'message'; sessionId: string; cursor: number; agentId?: string }
   /** The session is gone (expired and swept, or deleted). */

@@ -296,12 +296,13 @@ export class Delivery implements PumpHost {
    * After a send stored `cursor` in `channelId`: whether it went out on the live socket of some
    * member other than the sender. Waits for those members' pumps to get there, one after the
    * other (they run at once anyway), and answers at the first that did: a channel is usually
-   * two members, and arrays and Promise.all for one pump cost every hub message.
+   * two members, and arrays and Promise.all for one pump cost every hub message. The set is
+   * walked live: a pump that leaves meanwhile is skipped, one that joins is asked too.
    */
   async delivered(channelId: string, senderId: string, cursor: number): Promise<boolean> {
     const pumps = this.#watched.get(channelId)?.pumps
     if (!pumps) return false
-    for (const pump of [...pumps]) {
+    for (const pump of pumps) {
       if (pump.agent.agentId !== senderId && (await pump.reached(cursor))) return true
     }
     return false
