@@ -63,7 +63,7 @@ function toCatalogueError(err: FastifyError): NexusError {
  */
 export function registerJsonParsing(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request: FastifyRequest, body: string | Buffer, done) => {
+  const parseJson = (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text.trim() === '') return done(null, undefined)
     try {
@@ -71,5 +71,10 @@ export function registerJsonParsing(app: FastifyInstance, bodyLimit: number): vo
     } catch {
       done(nexusError('invalid_body'), undefined)
     }
-  })
+  }
+  // The same parser under its own type too: fastify caches the parser it finds for a type it
+  // knows, but looks the catch-all up afresh on every request (parsing the content type each
+  // time), which showed on the send path.
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJson)
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, parseJson)
 }

@@ -179,6 +179,24 @@ t.test('size limits: message over MAX_MESSAGE_BYTES and huge bodies are 413', as
   t.equal((await poll(app, sessionId, 'guest')).body.messages.length, 1, 'nothing refused was stored')
 })
 
+t.test('a body is read as JSON whatever type it declares, with the same limits', async (t) => {
+  const app = await build(t, { MAX_MESSAGE_BYTES: '1000' })
+  const { sessionId } = await twoAgents(app)
+  // application/json has a parser of its own (fastify caches it); every other type falls to the catch-all.
+  const types = ['application/json', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'text/plain', 'application/octet-stream']
+  const url = `/v1/sessions/${sessionId}/messages`
+  for (const type of types) {
+    const sent = await call(app, { method: 'POST', url, headers: { 'content-type': type, 'x-agent-id': 'guest' }, payload: JSON.stringify({ text: type }) })
+    t.equal(sent.status, 201, type)
+    const proto = await call(app, { method: 'POST', url, headers: { 'content-type': type, 'x-agent-id': 'guest' }, payload: '{"__proto__":{"x":1},"text":"no"}' })
+    t.same([proto.status, proto.body.error], [400, 'invalid_body'], `${type}: __proto__ refused`)
+    const huge = await call(app, { method: 'POST', url, headers: { 'content-type': type, 'x-agent-id': 'guest' }, payload: JSON.stringify({ text: 'x'.repeat(200_000) }) })
+    t.same([huge.status, huge.body.error], [413, 'payload_too_large'], `${type}: body limit`)
+  }
+  const page = await poll(app, sessionId, 'host')
+  t.same(page.body.messages.map((m: any) => m.text), types, 'each accepted once, in order')
+})
+
 t.test('sending slides expiry; polling sets lastSeenAt but does not slide', async (t) => {
   const app = await build(t)
   const { sessionId } = await twoAgents(app, { ttl: 600 })
