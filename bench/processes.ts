@@ -125,3 +125,8 @@ export function startNexus(env: Record<string, string> = {}): Promise<Server> {
 export function startBare(env: Record<string, string> = {}): Promise<Server> {
   return startServer('bare fastify', ['--import', 'tsx', 'bench/bare-server.ts'], env, '/bare')
 }
+
+/** The stack floor (bench/stack-floor.ts): the stack's per-request cost with no Nexus code behind it. */
+export function startStackFloor(env: Record<string, string> = {}): Promise<Server> {
+  return startServer('stack floor', ['--import', 'tsx', 'bench/stack-floor.ts'], env, '/floor')
+}

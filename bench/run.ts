@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { makeSessions, message256, sendText } from './fixtures.js'
+import { type BenchSession, makeSessions, message256, sendText } from './fixtures.js'
 import { deliveryLatency } from './latency.js'
 import { bareHolds, idleSessions, idleWaiters, keptMessages } from './memory.js'
-import { pinSelf, startBare, startNexus } from './processes.js'
-import { bareEcho, bareGet, medianCpuMicros, medianRps, non2xx, paired, polls, sends } from './throughput.js'
+import { pinSelf, startBare, startNexus, startStackFloor } from './processes.js'
+import { bareEcho, bareGet, compared, medianCpuMicros, medianRps, non2xx, type Paired, paired, polls, sends } from './throughput.js'
 
 /**
  * `npm run bench`: Nexus against the ceiling of this machine (a bare Fastify process), measured
@@ -39,29 +39,38 @@ results.machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math
 if (wanted('http')) {
   process.stderr.write('throughput and latency (memory store)\n')
   const bare = await startBare()
+  const floor = await startStackFloor()
   const nexus = await startNexus({ MAX_MESSAGES_PER_SESSION: '100000' })
   try {
     const sessions = await makeSessions(nexus.base, 100)
-    // Three rounds each, Nexus and the ceiling in turn: the median ratio (bench/README.md).
+    // Three rounds, the ceiling, Nexus and the stack floor in turn: the median ratio (bench/README.md).
     const spread = (ratios: number[]) => ratios.map((r) => fixed(r)).join(', ')
-    const send = await paired(3, (d) => bareEcho(bare, d), (d) => sends(nexus, sessions, d))
+    const cpu = (p: Paired, bareName: string) =>
+      `${fixed(medianCpuMicros(p.measured), 1)} (${bareName} ${fixed(medianCpuMicros(p.bare), 1)}; ratio ${fixed(p.cpuRatio)})`
+    const [send, sendFloor] = await compared(3, (d) => bareEcho(bare, d), [(d) => sends(nexus, sessions, d), (d) => sends(floor, sessions, d)])
     results.send = send
-    row('send: acknowledged 256 B messages/s, 100 sessions (median)', `${fixed(medianRps(send.nexus), 0)} (bare echo ${fixed(medianRps(send.bare), 0)})`, '', null)
-    row('send ratio to bare POST echo (median of rounds)', `${fixed(send.ratio)} (rounds ${spread(send.ratios)})`, '>= 0.7', send.ratio >= 0.7 && non2xx(send.nexus) === 0)
-    row('  server CPU per send, µs (median)', `${fixed(medianCpuMicros(send.nexus), 1)} (bare echo ${fixed(medianCpuMicros(send.bare), 1)}; ratio ${fixed(send.cpuRatio)})`, '', null)
+    results.sendStackFloor = sendFloor
+    row('send: acknowledged 256 B messages/s, 100 sessions (median)', `${fixed(medianRps(send!.measured), 0)} (bare echo ${fixed(medianRps(send!.bare), 0)})`, '', null)
+    row('send ratio to bare POST echo (median of rounds)', `${fixed(send!.ratio)} (rounds ${spread(send!.ratios)})`, '>= 0.7', send!.ratio >= 0.7 && non2xx(send!.measured) === 0)
+    row('  server CPU per send, µs (median)', cpu(send!, 'bare echo'), '', null)
+    row('  stack floor: send ratio, constant reply (median of rounds)', `${fixed(sendFloor!.ratio)} (rounds ${spread(sendFloor!.ratios)})`, '(for reference)', null)
+    row('    server CPU per send, µs (median)', cpu(sendFloor!, 'bare echo'), '', null)
 
     for (const s of sessions) for (let i = 0; i < 100; i++) await sendText(nexus.base, s, message256(i))
     const tails = new Map<string, number>()
     for (const s of sessions) tails.set(s.id, Number((await sendText(nexus.base, s, 'tail')).cursor))
-    const tailPoll = await paired(3, (d) => bareGet(bare, d), (d) => polls(nexus, sessions, (s) => tails.get(s.id)!, d))
+    const tailAfter = (s: BenchSession) => tails.get(s.id)!
+    const [tailPoll, tailFloor] = await compared(3, (d) => bareGet(bare, d), [(d) => polls(nexus, sessions, tailAfter, d), (d) => polls(floor, sessions, tailAfter, d)])
     const pagePoll = await paired(1, (d) => bareGet(bare, d), (d) => polls(nexus, sessions, (s) => tails.get(s.id)! - 101, d))
-    results.poll = { tail: tailPoll, page100: pagePoll }
-    row('poll at the tail (nothing new)/s (median)', `${fixed(medianRps(tailPoll.nexus), 0)} (bare GET ${fixed(medianRps(tailPoll.bare), 0)})`, '', null)
-    row('poll ratio to bare GET, at the tail (median of rounds)', `${fixed(tailPoll.ratio)} (rounds ${spread(tailPoll.ratios)})`, '>= 0.8', tailPoll.ratio >= 0.8 && non2xx(tailPoll.nexus) === 0)
-    row('  server CPU per tail poll, µs (median)', `${fixed(medianCpuMicros(tailPoll.nexus), 1)} (bare GET ${fixed(medianCpuMicros(tailPoll.bare), 1)}; ratio ${fixed(tailPoll.cpuRatio)})`, '', null)
+    results.poll = { tail: tailPoll, tailStackFloor: tailFloor, page100: pagePoll }
+    row('poll at the tail (nothing new)/s (median)', `${fixed(medianRps(tailPoll!.measured), 0)} (bare GET ${fixed(medianRps(tailPoll!.bare), 0)})`, '', null)
+    row('poll ratio to bare GET, at the tail (median of rounds)', `${fixed(tailPoll!.ratio)} (rounds ${spread(tailPoll!.ratios)})`, '>= 0.8', tailPoll!.ratio >= 0.8 && non2xx(tailPoll!.measured) === 0)
+    row('  server CPU per tail poll, µs (median)', cpu(tailPoll!, 'bare GET'), '', null)
+    row('  stack floor: tail-poll ratio, constant reply (median of rounds)', `${fixed(tailFloor!.ratio)} (rounds ${spread(tailFloor!.ratios)})`, '(for reference)', null)
+    row('    server CPU per tail poll, µs (median)', cpu(tailFloor!, 'bare GET'), '', null)
     row('poll ratio to bare GET, full page of 100 (~40 KB)', fixed(pagePoll.ratio), '(for reference)', null)
   } finally {
-    await Promise.all([bare.stop(), nexus.stop()])
+    await Promise.all([bare.stop(), floor.stop(), nexus.stop()])
   }
 
   // Delivery on a server of its own: the throughput runs above leave hundreds of thousands of

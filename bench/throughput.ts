@@ -48,11 +48,12 @@ type Scenario = (duration?: number) => Promise<Load>
 export interface Paired {
   /** The median of the rounds' ratios: what the table shows. */
   ratio: number
-  /** Each round's nexus / bare, in order, to show the spread. */
+  /** Each round's measured / bare, in order, to show the spread. */
   ratios: number[]
-  /** The median of the rounds' bare / nexus server CPU per request: the same ratio by cost. */
+  /** The median of the rounds' bare / measured server CPU per request: the same ratio by cost. */
   cpuRatio: number
-  nexus: Load[]
+  /** The loads of the server measured: Nexus or the stack floor. */
+  measured: Load[]
   bare: Load[]
 }
 
@@ -63,26 +64,37 @@ const median = (values: number[]) => {
 }
 
 /**
- * Nexus and the bare ceiling loaded in turn, round after round, each round's ratio taken from
- * two runs seconds apart. On a shared machine the speed of the whole box drifts over tens of
- * seconds; alternating and taking the median keeps that drift out of the ratio.
+ * The bare ceiling and each contender (Nexus, the stack floor) loaded in turn, round after
+ * round, each round's ratios taken from runs seconds apart. On a shared machine the speed of the
+ * whole box drifts over tens of seconds; alternating and taking the median keeps that drift out
+ * of the ratios. One result per contender, in the order given.
  */
-export async function paired(rounds: number, bare: Scenario, nexus: Scenario): Promise<Paired> {
+export async function compared(rounds: number, bare: Scenario, contenders: Scenario[]): Promise<Paired[]> {
   await bare(WARMUP_SECONDS)
-  await nexus(WARMUP_SECONDS)
-  const result: Paired = { ratio: Number.NaN, ratios: [], cpuRatio: Number.NaN, nexus: [], bare: [] }
-  const cpuRatios: number[] = []
+  for (const contender of contenders) await contender(WARMUP_SECONDS)
+  const results = contenders.map((): Paired => ({ ratio: Number.NaN, ratios: [], cpuRatio: Number.NaN, measured: [], bare: [] }))
+  const cpuRatios = contenders.map((): number[] => [])
   for (let i = 0; i < rounds; i++) {
     const ceiling = await bare()
-    const measured = await nexus()
-    result.bare.push(ceiling)
-    result.nexus.push(measured)
-    result.ratios.push(measured.rps / ceiling.rps)
-    cpuRatios.push(ceiling.cpuMicros / measured.cpuMicros)
+    for (const [index, contender] of contenders.entries()) {
+      const measured = await contender()
+      const result = results[index]!
+      result.bare.push(ceiling)
+      result.measured.push(measured)
+      result.ratios.push(measured.rps / ceiling.rps)
+      cpuRatios[index]!.push(ceiling.cpuMicros / measured.cpuMicros)
+    }
   }
-  result.ratio = median(result.ratios)
-  result.cpuRatio = median(cpuRatios)
-  return result
+  for (const [index, result] of results.entries()) {
+    result.ratio = median(result.ratios)
+    result.cpuRatio = median(cpuRatios[index]!)
+  }
+  return results
+}
+
+/** Nexus against the bare ceiling alone. */
+export async function paired(rounds: number, bare: Scenario, nexus: Scenario): Promise<Paired> {
+  return (await compared(rounds, bare, [nexus]))[0]!
 }
 
 export const medianRps = (loads: Load[]) => median(loads.map((l) => l.rps))
