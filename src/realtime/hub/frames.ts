@@ -118,7 +118,10 @@ export function parseFrame(raw: string, echo: FrameEcho): ClientFrame {
       details: parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || type, message: issue.message })),
     })
   }
-  return { type, ...parsed.data } as ClientFrame
+  // zod's output is a fresh object of its own: give it its type in place rather than copy every key.
+  const frame = parsed.data as Record<string, unknown>
+  frame.type = type
+  return frame as ClientFrame
 }
 
 /** A chat message as the hub lists it in a history; delivered, it is a frame of type chat_message. */
