@@ -50,11 +50,11 @@ if (wanted('http')) {
     const [send, sendFloor] = await compared(3, (d) => bareEcho(bare, d), [(d) => sends(nexus, sessions, d), (d) => sends(floor, sessions, d)])
     results.send = send
     results.sendStackFloor = sendFloor
-    row('send: acknowledged 256 B messages/s, 100 sessions (median)', `${fixed(medianRps(send!.measured), 0)} (bare echo ${fixed(medianRps(send!.bare), 0)})`, '', null)
-    row('send ratio to bare POST echo (median of rounds)', `${fixed(send!.ratio)} (rounds ${spread(send!.ratios)})`, '>= 0.7', send!.ratio >= 0.7 && non2xx(send!.measured) === 0)
-    row('  server CPU per send, µs (median)', cpu(send!, 'bare echo'), '', null)
-    row('  stack floor: send ratio, constant reply (median of rounds)', `${fixed(sendFloor!.ratio)} (rounds ${spread(sendFloor!.ratios)})`, '(for reference)', null)
-    row('    server CPU per send, µs (median)', cpu(sendFloor!, 'bare echo'), '', null)
+    row('send: acknowledged 256 B messages/s, 100 sessions (median)', `${fixed(medianRps(send.measured), 0)} (bare echo ${fixed(medianRps(send.bare), 0)})`, '', null)
+    row('send ratio to bare POST echo (median of rounds)', `${fixed(send.ratio)} (rounds ${spread(send.ratios)})`, '>= 0.7', send.ratio >= 0.7 && non2xx(send.measured) === 0)
+    row('  server CPU per send, µs (median)', cpu(send, 'bare echo'), '', null)
+    row('  stack floor: send ratio, constant reply (median of rounds)', `${fixed(sendFloor.ratio)} (rounds ${spread(sendFloor.ratios)})`, '(for reference)', null)
+    row('    server CPU per send, µs (median)', cpu(sendFloor, 'bare echo'), '', null)
 
     for (const s of sessions) for (let i = 0; i < 100; i++) await sendText(nexus.base, s, message256(i))
     const tails = new Map<string, number>()
@@ -63,11 +63,11 @@ if (wanted('http')) {
     const [tailPoll, tailFloor] = await compared(3, (d) => bareGet(bare, d), [(d) => polls(nexus, sessions, tailAfter, d), (d) => polls(floor, sessions, tailAfter, d)])
     const pagePoll = await paired(1, (d) => bareGet(bare, d), (d) => polls(nexus, sessions, (s) => tails.get(s.id)! - 101, d))
     results.poll = { tail: tailPoll, tailStackFloor: tailFloor, page100: pagePoll }
-    row('poll at the tail (nothing new)/s (median)', `${fixed(medianRps(tailPoll!.measured), 0)} (bare GET ${fixed(medianRps(tailPoll!.bare), 0)})`, '', null)
-    row('poll ratio to bare GET, at the tail (median of rounds)', `${fixed(tailPoll!.ratio)} (rounds ${spread(tailPoll!.ratios)})`, '>= 0.8', tailPoll!.ratio >= 0.8 && non2xx(tailPoll!.measured) === 0)
-    row('  server CPU per tail poll, µs (median)', cpu(tailPoll!, 'bare GET'), '', null)
-    row('  stack floor: tail-poll ratio, constant reply (median of rounds)', `${fixed(tailFloor!.ratio)} (rounds ${spread(tailFloor!.ratios)})`, '(for reference)', null)
-    row('    server CPU per tail poll, µs (median)', cpu(tailFloor!, 'bare GET'), '', null)
+    row('poll at the tail (nothing new)/s (median)', `${fixed(medianRps(tailPoll.measured), 0)} (bare GET ${fixed(medianRps(tailPoll.bare), 0)})`, '', null)
+    row('poll ratio to bare GET, at the tail (median of rounds)', `${fixed(tailPoll.ratio)} (rounds ${spread(tailPoll.ratios)})`, '>= 0.8', tailPoll.ratio >= 0.8 && non2xx(tailPoll.measured) === 0)
+    row('  server CPU per tail poll, µs (median)', cpu(tailPoll, 'bare GET'), '', null)
+    row('  stack floor: tail-poll ratio, constant reply (median of rounds)', `${fixed(tailFloor.ratio)} (rounds ${spread(tailFloor.ratios)})`, '(for reference)', null)
+    row('    server CPU per tail poll, µs (median)', cpu(tailFloor, 'bare GET'), '', null)
     row('poll ratio to bare GET, full page of 100 (~40 KB)', fixed(pagePoll.ratio), '(for reference)', null)
   } finally {
     await Promise.all([bare.stop(), floor.stop(), nexus.stop()])

@@ -69,7 +69,7 @@ const median = (values: number[]) => {
  * whole box drifts over tens of seconds; alternating and taking the median keeps that drift out
  * of the ratios. One result per contender, in the order given.
  */
-export async function compared(rounds: number, bare: Scenario, contenders: Scenario[]): Promise<Paired[]> {
+export async function compared<T extends Scenario[]>(rounds: number, bare: Scenario, contenders: [...T]): Promise<{ [K in keyof T]: Paired }> {
   await bare(WARMUP_SECONDS)
   for (const contender of contenders) await contender(WARMUP_SECONDS)
   const results = contenders.map((): Paired => ({ ratio: Number.NaN, ratios: [], cpuRatio: Number.NaN, measured: [], bare: [] }))
@@ -89,12 +89,13 @@ export async function compared(rounds: number, bare: Scenario, contenders: Scena
     result.ratio = median(result.ratios)
     result.cpuRatio = median(cpuRatios[index]!)
   }
-  return results
+  return results as { [K in keyof T]: Paired }
 }
 
 /** Nexus against the bare ceiling alone. */
 export async function paired(rounds: number, bare: Scenario, nexus: Scenario): Promise<Paired> {
-  return (await compared(rounds, bare, [nexus]))[0]!
+  const [result] = await compared(rounds, bare, [nexus])
+  return result
 }
 
 export const medianRps = (loads: Load[]) => median(loads.map((l) => l.rps))
