@@ -9,8 +9,9 @@ import { pinSelf, startBare, startNexus, startStackFloor } from './processes.js'
 import { bareEcho, bareGet, compared, medianCpuMicros, medianRps, non2xx, type Paired, paired, polls, sends } from './throughput.js'
 
 /**
- * `npm run bench`: Nexus against the ceiling of this machine (a bare Fastify process), measured
- * in one run so the ratios mean something on a shared, noisy machine. Prints one table and
+ * `npm run bench`: Nexus against the ceiling of this machine (a bare Fastify process) and the
+ * stack floor (bench/stack-floor.ts), measured in one run so the ratios mean something on a
+ * shared, noisy machine. Prints one table and
  * writes bench/results/latest.json. How to read it: bench/README.md.
  */
 
