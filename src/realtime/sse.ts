@@ -2,7 +2,6 @@ import { z } from 'zod'
 import { isNexusError, nexusError } from '../core/errors.js'
 import { cursorSchema } from '../core/inputs.js'
 import type { Page } from '../core/sessions.js'
-import type { LongPoll } from '../core/long-poll.js'
 import { type App, type RouteContext, typed } from '../http/context.js'
 import { errors, sessionParams } from '../http/schemas.js'
 import { messageView } from '../http/views.js'
@@ -60,19 +59,21 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
 
     // A client that left while the first page was read has had its 'close' already.
     let gone = out.destroyed
-    let waiting: LongPoll | undefined
+    /** Ends the wait in progress, if any: the core answers a cancelled poll with nothing, so resolve it here. */
     let stopWaiting: (() => void) | undefined
     const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), config.sseKeepAliveSeconds * 1000)
     out.once('close', () => {
       gone = true
-      waiting?.cancel()
       stopWaiting?.()
     })
 
     /** The next page after `after`, waited for as a long-poll would; null once the client has gone. */
     const nextPage = (after: number) => new Promise<Page | null>((resolve, reject) => {
-      stopWaiting = () => resolve(null)
-      waiting = sessions.longPoll(request.params.id, agentId, { after }, STREAM_WAIT_MS, { answer: resolve, fail: reject })
+      const poll = sessions.longPoll(request.params.id, agentId, { after }, STREAM_WAIT_MS, { answer: resolve, fail: reject })
+      stopWaiting = () => {
+        poll.cancel()
+        resolve(null)
+      }
     })
 
     /** Writes, and waits for the socket to drain when its buffer is full: a slow reader slows only itself. */
