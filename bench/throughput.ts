@@ -72,24 +72,17 @@ const median = (values: number[]) => {
 export async function compared<T extends Scenario[]>(rounds: number, bare: Scenario, contenders: [...T]): Promise<{ [K in keyof T]: Paired }> {
   await bare(WARMUP_SECONDS)
   for (const contender of contenders) await contender(WARMUP_SECONDS)
-  const results = contenders.map((): Paired => ({ ratio: Number.NaN, ratios: [], cpuRatio: Number.NaN, measured: [], bare: [] }))
-  const cpuRatios = contenders.map((): number[] => [])
+  const ceilings: Load[] = []
+  const measured = contenders.map((): Load[] => [])
   for (let i = 0; i < rounds; i++) {
-    const ceiling = await bare()
-    for (const [index, contender] of contenders.entries()) {
-      const measured = await contender()
-      const result = results[index]!
-      result.bare.push(ceiling)
-      result.measured.push(measured)
-      result.ratios.push(measured.rps / ceiling.rps)
-      cpuRatios[index]!.push(ceiling.cpuMicros / measured.cpuMicros)
-    }
+    ceilings.push(await bare())
+    for (const [index, contender] of contenders.entries()) measured[index]!.push(await contender())
   }
-  for (const [index, result] of results.entries()) {
-    result.ratio = median(result.ratios)
-    result.cpuRatio = median(cpuRatios[index]!)
-  }
-  return results as { [K in keyof T]: Paired }
+  return measured.map((loads): Paired => {
+    const ratios = loads.map((load, round) => load.rps / ceilings[round]!.rps)
+    const cpuRatios = loads.map((load, round) => ceilings[round]!.cpuMicros / load.cpuMicros)
+    return { ratio: median(ratios), ratios, cpuRatio: median(cpuRatios), measured: loads, bare: ceilings }
+  }) as { [K in keyof T]: Paired }
 }
 
 /** Nexus against the bare ceiling alone. */
@@ -128,13 +121,13 @@ export function sendRequests(sessions: BenchSession[]): autocannon.Request[] {
 }
 
 /** Acknowledged 256-byte sends, spread across the sessions. */
-export function sends(nexus: Target, sessions: BenchSession[], duration?: number) {
-  return load(nexus, sendRequests(sessions), duration)
+export function sends(server: Target, sessions: BenchSession[], duration?: number) {
+  return load(server, sendRequests(sessions), duration)
 }
 
 /** Polls after a cursor, across the sessions: `after` picks a full page of 100 or the empty tail. */
-export function polls(nexus: Target, sessions: BenchSession[], after: (session: BenchSession) => number, duration?: number) {
-  return load(nexus, sessions.map((session) => ({
+export function polls(server: Target, sessions: BenchSession[], after: (session: BenchSession) => number, duration?: number) {
+  return load(server, sessions.map((session) => ({
     method: 'GET' as const,
     path: `/v1/sessions/${session.id}/messages?after=${after(session)}&limit=100`,
     headers: { 'x-agent-id': 'guest' },
