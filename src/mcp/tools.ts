@@ -157,10 +157,14 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     if (args.text !== undefined) message.text = args.text
     if (args.json !== undefined) message.json = args.json as JsonValue
     const sent = await deps.backend(held.server).send(held, message)
+    // Read through your own message when it is the very next one: nexus_wait then waits for the
+    // answer instead of waking on what you just said. Anything in between stays unread.
+    const cursor = Number(sent.cursor)
+    const handle = held.cursor === cursor - 1 ? await deps.keeper.advance(args.session, held, cursor) : args.session
     const lines = [`Sent as "${held.agentId}" (cursor ${sent.cursor}${sent.verified ? ', verified' : ', unverified'}).`]
     if (sent.redactions.length > 0) lines.push(`The server redacted secrets from it before storing: ${sent.redactions.join(', ')}. The others see [REDACTED:type] instead.`)
-    lines.push('To hear the answer, call nexus_wait.', `session: ${args.session}`)
-    return ok(lines, { session: args.session, id: sent.id, cursor: sent.cursor, verified: sent.verified, redactions: sent.redactions, expiresAt: sent.expiresAt })
+    lines.push('To hear the answer, call nexus_wait.', `session: ${handle}`)
+    return ok(lines, { session: handle, id: sent.id, cursor: sent.cursor, verified: sent.verified, redactions: sent.redactions, expiresAt: sent.expiresAt })
   }))
 
   server.registerTool('nexus_read', {
