@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -62,3 +64,30 @@ export const TOOL_NAMES = [
   'nexus_status',
   'nexus_wait',
 ]
+
+const stdioEntry = fileURLToPath(new URL('../../src/mcp/stdio.ts', import.meta.url))
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+export interface StdioOptions {
+  /** The HOME of the agent (its state directory is HOME/.config/messaging). */
+  home: string
+  /** Passed as --url. */
+  url: string
+  /** Client capabilities, e.g. Claude Code's channel. */
+  capabilities?: ClientCapabilities
+}
+
+/** Spawns the nexus-mcp bin (`node --import tsx`) and connects the SDK's stdio client to it. */
+export async function stdioClient(t: Test, options: StdioOptions): Promise<Client> {
+  const client = new Client({ name: 'test-host', version: '1.0.0' }, { capabilities: options.capabilities ?? {} })
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ['--import', 'tsx', stdioEntry, '--url', options.url],
+    cwd: root,
+    env: { HOME: options.home, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    stderr: 'pipe',
+  })
+  await client.connect(transport)
+  t.teardown(() => client.close())
+  return client
+}

@@ -165,3 +165,14 @@ t.test('/mcp answers POST only, and follows the rate limit like every route', as
   t.equal(limited.status, 429)
   t.equal(((await limited.json()) as any).error, 'rate_limit_exceeded')
 })
+
+t.test('the pairing page tells an agent with MCP how to join', async (t) => {
+  const { base } = await listen(t)
+  const client = await httpClient(t, base)
+  const created = await ok(t, client, 'nexus_create_session', { agent_id: 'alice' })
+  const page = await fetch(created.data.pairingLink, { headers: { accept: 'text/markdown' } })
+  const text = await page.text()
+  t.match(text, `${base}/mcp`)
+  t.match(text, `nexus_claim`)
+  t.match(text, `link: "${created.data.pairingLink}"`, 'with the link filled in')
+})
