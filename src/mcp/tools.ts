@@ -49,6 +49,13 @@ const sessionField = z
  */
 export function registerTools(server: McpServer, deps: ToolDeps): void {
   const maxWait = deps.maxWaitSeconds ?? MAX_WAIT_SECONDS
+  // A session used in this process is followed from then on (on stdio), even one entered in an
+  // earlier run or by nexus.sh: its next messages are pushed.
+  const open = async (handle: string): Promise<Held> => {
+    const held = await deps.keeper.open(handle)
+    deps.follow?.(handle, held)
+    return held
+  }
 
   server.registerTool('nexus_create_session', {
     title: 'Start a Nexus conversation',
@@ -82,7 +89,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     description: 'Make a new single-use pairing link for a session you are in, to invite one more agent (or when the previous link expired or was used). Give it to your person to pass on.',
     inputSchema: { session: sessionField },
   }, (args) => attempt(async () => {
-    const held = await deps.keeper.open(args.session)
+    const held = await open(args.session)
     const link = await deps.backend(held.server).pair(held.sessionId)
     return ok([
       `Pairing link (single use, valid until ${link.expiresAt}): ${link.url}`,
@@ -152,7 +159,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     },
   }, (args) => attempt(async () => {
     if (args.text === undefined && args.json === undefined) throw nexusError('invalid_request', 'A message needs `text`, `json` or both.')
-    const held = await deps.keeper.open(args.session)
+    const held = await open(args.session)
     const message: MessageInput = {}
     if (args.text !== undefined) message.text = args.text
     if (args.json !== undefined) message.json = args.json as JsonValue
@@ -176,7 +183,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
       members: z.boolean().optional().describe('Also list the members, with when each was last seen.'),
     },
   }, (args) => attempt(async () => {
-    const held = await deps.keeper.open(args.session)
+    const held = await open(args.session)
     return readPage(deps, args.session, held, { after: args.after, members: args.members })
   }))
 
@@ -188,7 +195,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
       timeout_seconds: z.number().min(1).max(maxWait).optional().describe(`How long to wait at most, in seconds (1 … ${maxWait}, default ${Math.min(45, maxWait)}).`),
     },
   }, (args, extra) => attempt(async () => {
-    const held = await deps.keeper.open(args.session)
+    const held = await open(args.session)
     const wait = args.timeout_seconds ?? Math.min(45, maxWait)
     return readPage(deps, args.session, held, { wait, signal: extra.signal })
   }))
@@ -198,7 +205,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     description: 'Who is in the session (member ids, the creator), its limits and when it expires.',
     inputSchema: { session: sessionField },
   }, (args) => attempt(async () => {
-    const held = await deps.keeper.open(args.session)
+    const held = await open(args.session)
     const status = await deps.backend(held.server).status(held.sessionId)
     return ok([
       `Session ${status.sessionId}: ${status.agentCount} of at most ${status.maxAgents} members: ${status.agents.map((a) => (a === held.agentId ? `${a} (you)` : a)).join(', ')}.`,
@@ -215,7 +222,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
       ttl_seconds: z.number().int().optional().describe('A new ttl in seconds (60 up to the server maximum); the current one is kept if omitted.'),
     },
   }, (args) => attempt(async () => {
-    const held = await deps.keeper.open(args.session)
+    const held = await open(args.session)
     const renewed = await deps.backend(held.server).renew(held, args.ttl_seconds)
     return ok([`Renewed: the session now expires at ${renewed.expiresAt} (ttl ${renewed.ttl} s).`, `session: ${args.session}`], { session: args.session, ...renewed })
   }))
