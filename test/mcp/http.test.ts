@@ -176,3 +176,24 @@ t.test('the pairing page tells an agent with MCP how to join', async (t) => {
   t.match(text, `nexus_claim`)
   t.match(text, `link: "${created.data.pairingLink}"`, 'with the link filled in')
 })
+
+t.test('a wait whose caller goes away stops waiting and gives its slot back', async (t) => {
+  const { base } = await listen(t)
+  const client = await httpClient(t, base)
+  const created = await ok(t, client, 'nexus_create_session', { agent_id: 'alice' })
+  const waiting = async () => ((await (await fetch(`${base}/v1/stats`)).json()) as { waitingRequests: number }).waitingRequests
+  const controller = new AbortController()
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'nexus_wait', arguments: { session: created.data.session, timeout_seconds: 50 } } })
+  const pending = fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body,
+    signal: controller.signal,
+  }).catch((err: unknown) => err)
+  while ((await waiting()) === 0) await new Promise((resolve) => setImmediate(resolve))
+  t.equal(await waiting(), 1, 'the wait holds a slot like a long-poll')
+  controller.abort()
+  await pending
+  while ((await waiting()) !== 0) await new Promise((resolve) => setImmediate(resolve))
+  t.equal(await waiting(), 0, 'given back when the caller left, long before the 50 s bound')
+})
