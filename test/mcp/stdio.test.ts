@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import t from 'tap'
 import { z } from 'zod'
+import { NexusClient } from '../../src/client/index.js'
 import { agent, deadPort, makeHome } from '../cli/helpers.js'
 import { call, listen, ok, stdioClient, TOOL_NAMES } from './helpers.js'
 
@@ -97,12 +98,26 @@ t.test('over stdio: the tools, the whole story, pushed messages and nexus.sh sta
   t.equal(gone.data.error, 'invalid_request')
 })
 
-t.test('over stdio: a dead server and a bad handle are tool errors', async (t) => {
-  const client = await stdioClient(t, { home: makeHome(t), url: `http://127.0.0.1:${await deadPort()}` })
+t.test('over stdio: a dead server and a bad handle are tool errors; a link is claimed on its own server', async (t) => {
+  const home = makeHome(t)
+  const client = await stdioClient(t, { home, url: `http://127.0.0.1:${await deadPort()}` })
   const dead = await call(client, 'nexus_create_session', { agent_id: 'alice' })
   t.equal(dead.isError, true)
   t.equal(dead.data.error, 'network_error')
   t.match(dead.text, /cannot be reached/)
+
+  // The default server is dead, but a full link names the live one: the claim goes there.
+  const { base } = await listen(t)
+  const creator = new NexusClient({ baseUrl: base, agentId: 'alice' })
+  t.teardown(() => creator.close())
+  const { sessionId } = await creator.createSession({ creatorAgentId: 'alice' })
+  const { url } = await creator.pair(sessionId)
+  const claimed = await ok(t, client, 'nexus_claim', { link: url, agent_id: 'bob' })
+  t.equal(claimed.data.sessionId, sessionId)
+  t.equal(readFileSync(join(home, '.config', 'messaging', 'sessions', sessionId, 'server'), 'utf8'), `${base}\n`, 'bound to the link\'s server')
+  await creator.send(sessionId, 'reached you')
+  const read = await ok(t, client, 'nexus_read', { session: sessionId })
+  t.same(read.data.messages.map((m: any) => m.text), ['reached you'], 'later calls go to the bound server')
   for (const session of ['f'.repeat(48), '../../etc']) {
     const bad = await call(client, 'nexus_read', { session })
     t.equal(bad.isError, true, session)
