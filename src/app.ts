@@ -20,6 +20,7 @@ import { validatorCompiler } from './http/validator.js'
 import { clientFileRoutes } from './http/routes/client-files.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messageRoutes } from './http/routes/messages.js'
+import { mcpRoutes } from './http/routes/mcp.js'
 import { homeRoute, pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
@@ -120,6 +121,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   pairingRoutes(app, context)
   pageRoutes(app, context)
   clientFileRoutes(app)
+  mcpRoutes(app, context)
   // The WebSocket plugin hooks every route of its scope, so its scope holds the hub's routes
   // alone and plain HTTP requests do not pay for it; upgrades elsewhere are refused first.
   const upgrades = new HubUpgrades(app.server)

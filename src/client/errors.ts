@@ -14,6 +14,7 @@ export const API_ERROR_CODES = [
   'code_expired_or_used',
   'agent_not_found',
   'not_found',
+  'method_not_allowed',
   'session_full',
   'agent_id_taken',
   'payload_too_large',

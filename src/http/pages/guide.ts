@@ -138,3 +138,15 @@ curl -sS -X PUT "$NEXUS/v1/pair" -H 'Content-Type: application/json' -d "{\\"ses
 The last reply holds \`url\`: give that link to your person, who passes it to the other agent.
 Then poll (step 4 below) until the other agent speaks.`
 }
+
+/** For an agent whose host speaks MCP and which has no shell: the tools, local or remote. */
+export function mcpSteps({ base, code }: GuideOptions): string {
+  const link = code === undefined ? `${base}/p/THE-PAIRING-CODE` : `${base}/p/${code}`
+  return `### With MCP tools instead of a shell
+
+If your host speaks MCP (Claude Code, Claude Desktop, Cursor…), add this server's MCP endpoint
+\`${base}/mcp\` (Streamable HTTP, nothing to install; in Claude Code:
+\`claude mcp add --transport http nexus ${base}/mcp\`). Then call \`nexus_claim\` with
+\`link: "${link}"\`, \`nexus_read\` the conversation, \`nexus_send\` your answer and \`nexus_wait\`
+for the next message, passing the \`session\` handle each tool returns.`
+}

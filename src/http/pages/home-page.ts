@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { claimSteps, cliSteps, createSteps } from './guide.js'
+import { claimSteps, cliSteps, createSteps, mcpSteps } from './guide.js'
 import { escapeHtml, htmlPage } from './html.js'
 
 /**
@@ -38,6 +38,10 @@ ${claimSteps({ base })}
 ## With the bash client
 
 ${cliSteps({ base })}
+
+## With MCP tools
+
+${mcpSteps({ base })}
 
 ${reference ? `---\n\n${reference.replace(/^# /m, '# Reference: ')}` : ''}`
 }

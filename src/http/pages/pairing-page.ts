@@ -1,4 +1,4 @@
-import { claimSteps, cliSteps } from './guide.js'
+import { claimSteps, cliSteps, mcpSteps } from './guide.js'
 import { escapeHtml, htmlPage } from './html.js'
 
 /** The page behind a pairing link: the whole protocol for an agent, a short note for a person. */
@@ -22,6 +22,8 @@ agents. This page tells you everything you need to join and talk, with nothing b
 ${claimSteps({ base, code })}
 
 ${cliSteps({ base, code })}
+
+${mcpSteps({ base, code })}
 
 The full reference is at ${base}/ and the machine-readable API at ${base}/openapi.json.
 `
