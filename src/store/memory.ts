@@ -1,7 +1,9 @@
 import { sameKeyHash } from '../core/ids.js'
 import type {
   AppendOutcome,
+  AttemptCount,
   ClaimOutcome,
+  CreateCodeOutcome,
   CreateOutcome,
   JoinOutcome,
   LeaveOutcome,
@@ -58,6 +60,7 @@ export class MemoryStore implements SessionStore {
   readonly #rooms = new Map<string, Room>()
   readonly #codes = new Map<string, PairingCodeRecord>()
   readonly #watchers = new Map<string, Set<SessionWatcher>>()
+  readonly #attempts = new Map<string, AttemptCount>()
   #totalMessages = 0
   #lastCapacitySweep = -Infinity
 
@@ -184,9 +187,16 @@ export class MemoryStore implements SessionStore {
     return removed
   }
 
-  async createCode(code: PairingCodeRecord, now: number): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }> {
+  async createCode(code: PairingCodeRecord, now: number, maxPending: number): Promise<CreateCodeOutcome> {
     const room = this.#live(code.sessionId, now)
     if (!room) return { ok: false, reason: 'session_not_found' }
+    // The room lists only its pending codes: spent and expired ones leave it here, so the list
+    // (and this count) stays within maxPending however many codes a long session makes.
+    room.codes = room.codes.filter((name) => {
+      const record = this.#codes.get(name)
+      return record !== undefined && record.claimedAt === null && record.expiresAt > now
+    })
+    if (room.codes.length >= maxPending) return { ok: false, reason: 'too_many' }
     if (this.#codes.has(code.code)) return { ok: false, reason: 'exists' }
     this.#codes.set(code.code, { ...code })
     room.codes.push(code.code)
@@ -211,6 +221,21 @@ export class MemoryStore implements SessionStore {
     if (refused) return { ok: false, reason: refused }
     record.claimedAt = now
     return { ok: true, session: { ...room.record }, agentCount: room.members.size }
+  }
+
+  async countAttempt(key: string, windowMs: number, now: number): Promise<AttemptCount> {
+    let attempts = this.#attempts.get(key)
+    if (!attempts || attempts.resetAt <= now) {
+      attempts = { count: 0, resetAt: now + windowMs }
+      this.#attempts.set(key, attempts)
+    }
+    attempts.count++
+    return { ...attempts }
+  }
+
+  async uncountAttempt(key: string, now: number): Promise<void> {
+    const attempts = this.#attempts.get(key)
+    if (attempts && attempts.resetAt > now && attempts.count > 0) attempts.count--
   }
 
   async sweep(now: number): Promise<number> {
@@ -247,6 +272,7 @@ export class MemoryStore implements SessionStore {
   async close(): Promise<void> {
     this.#rooms.clear()
     this.#codes.clear()
+    this.#attempts.clear()
   }
 
   /** The room if the session is live; an expired one met here is forgotten on the spot. */
@@ -277,6 +303,9 @@ export class MemoryStore implements SessionStore {
     }
     for (const [code, record] of this.#codes) {
       if (record.forgetAt <= now) this.#codes.delete(code)
+    }
+    for (const [key, attempts] of this.#attempts) {
+      if (attempts.resetAt <= now) this.#attempts.delete(key)
     }
     return removed
   }
