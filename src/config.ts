@@ -83,6 +83,10 @@ const envSchema = z.object({
   MAX_MESSAGE_BYTES: integer(65536, 16, 16 * 1024 * 1024),
   MAX_MESSAGES_PER_SESSION: integer(10000, 1),
   MAX_SESSIONS: integer(100000, 1),
+  REQUIRE_KEY_FOR_READS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((value) => value === 'true' || value === '1'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
@@ -120,6 +124,8 @@ export interface Config {
   rateLimit: { max: number; windowSeconds: number }
   limits: CoreLimits
   logLevel: string
+  /** Poll, long-poll, streams, the hub's reads and renew need the reader's session key too (REQUIRE_KEY_FOR_READS). */
+  requireKeyForReads: boolean
   /** Operator-supplied redaction patterns (see references/redaction.md). */
   redactionPatterns: CustomPattern[]
   sweepIntervalSeconds: number
@@ -178,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       maxSessions: e.MAX_SESSIONS,
     },
     logLevel: e.LOG_LEVEL,
+    requireKeyForReads: e.REQUIRE_KEY_FOR_READS,
     redactionPatterns,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },

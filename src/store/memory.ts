@@ -135,6 +135,7 @@ export class MemoryStore implements SessionStore {
     if (!room) return { ok: false, reason: 'session_not_found' }
     const reader = room.members.get(request.agentId)
     if (!reader) return { ok: false, reason: 'not_member' }
+    if (request.keyHash !== undefined && !sameKeyHash(request.keyHash, reader.keyHash)) return { ok: false, reason: 'bad_key' }
     reader.lastSeenAt = now
     const start = Math.max(request.after + 1, room.firstCursor)
     const from = room.head + (start - room.firstCursor)
@@ -152,10 +153,12 @@ export class MemoryStore implements SessionStore {
     return outcome
   }
 
-  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number, keyHash?: string): Promise<RenewOutcome> {
     const room = this.#live(sessionId, now)
     if (!room) return { ok: false, reason: 'session_not_found' }
-    if (!room.members.has(agentId)) return { ok: false, reason: 'not_member' }
+    const member = room.members.get(agentId)
+    if (!member) return { ok: false, reason: 'not_member' }
+    if (keyHash !== undefined && !sameKeyHash(keyHash, member.keyHash)) return { ok: false, reason: 'bad_key' }
     if (ttlSeconds !== undefined) room.record.ttlSeconds = ttlSeconds
     room.record.expiresAt = now + room.record.ttlSeconds * 1000
     return { ok: true, session: { ...room.record }, agents: [...room.members.keys()] }

@@ -210,9 +210,9 @@ export class RedisStore implements SessionStore {
   async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
     await this.#sync(sessionId)
     const reply = (await this.#runSession(scripts.read, sessionId, now, [
-      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0',
+      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0', request.keyHash ?? '',
     ])) as Reply
-    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' }
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
     const start = reply[2] as number
     const outcome: ReadOutcome = {
       ok: true,
@@ -226,10 +226,10 @@ export class RedisStore implements SessionStore {
     return outcome
   }
 
-  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number, keyHash?: string): Promise<RenewOutcome> {
     await this.#sync(sessionId)
-    const reply = (await this.#runSession(scripts.renew, sessionId, now, [agentId, ttlSeconds === undefined ? '' : String(ttlSeconds)])) as Reply
-    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' }
+    const reply = (await this.#runSession(scripts.renew, sessionId, now, [agentId, ttlSeconds === undefined ? '' : String(ttlSeconds), keyHash ?? ''])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
     const session = toSession(sessionId, reply[1] as string[])
     this.#account(sessionId, now, session.expiresAt, 'set', 0, 0)
     return { ok: true, session, agents: toMembers(reply[2] as string[]).map((m) => m.agentId) }

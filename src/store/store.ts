@@ -88,6 +88,8 @@ export interface ReadRequest {
   after: number
   limit: number
   withMembers: boolean
+  /** When given, it must equal the reader's key digest ('bad_key' otherwise), as for append. */
+  keyHash?: string
 }
 
 export type ReadOutcome =
@@ -103,11 +105,11 @@ export type ReadOutcome =
       droppedThrough: number
       members?: MemberRecord[]
     }
-  | { ok: false; reason: 'session_not_found' | 'not_member' }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
 
 export type RenewOutcome =
   | { ok: true; session: SessionRecord; agents: string[] }
-  | { ok: false; reason: 'session_not_found' | 'not_member' }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
 
 export type LeaveOutcome =
   | { ok: true; session: SessionRecord }
@@ -199,12 +201,17 @@ export interface SessionStore {
 
   /**
    * Reads up to `limit` messages with cursor > `after`, in cursor order, for a member, and sets
-   * that member's lastSeenAt = now. Does not slide the session's expiry.
+   * that member's lastSeenAt = now. Does not slide the session's expiry. When `keyHash` is given
+   * it must equal the member's ('bad_key', and nothing changes, otherwise). Checks, in order:
+   * session live, a member, the key.
    */
   read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome>
 
-  /** For a member: sets the ttl when given, then expiresAt = now + ttl. */
-  renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome>
+  /**
+   * For a member: sets the ttl when given, then expiresAt = now + ttl. When `keyHash` is given it
+   * must equal the member's ('bad_key', and nothing changes, otherwise).
+   */
+  renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number, keyHash?: string): Promise<RenewOutcome>
 
   /**
    * Removes a member who shows the right key. The creator cannot be removed. The departed

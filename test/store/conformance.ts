@@ -276,6 +276,28 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.notOk(claim.ok)
   })
 
+  t.test('read and renew check a key digest when one is given, and change nothing when it is wrong', async (t) => {
+    const store = await open(t)
+    const input = session({ creatorAgentId: 'owner', creator: { agentId: 'owner', keyHash: key('owner') } })
+    await store.create(input, T0)
+    await store.append(input.id, draft('owner', 'hello'), undefined, T0)
+    const read = (keyHash: string | undefined, now: number) =>
+      store.read(input.id, { agentId: 'owner', after: -1, limit: 10, withMembers: true, ...(keyHash !== undefined ? { keyHash } : {}) }, now)
+    t.same(await read(key('someone else'), T0 + 5_000), { ok: false, reason: 'bad_key' })
+    t.equal((await store.status(input.id, T0 + 5_000))?.members[0]?.lastSeenAt, T0, 'a refused read does not count as seen')
+    const good = await read(key('owner'), T0 + 6_000)
+    t.ok(good.ok && good.messages.length === 1, 'the right key reads')
+    t.ok((await read(undefined, T0 + 7_000)).ok, 'no key given: no key checked')
+    t.same(await store.read(input.id, { agentId: 'nobody', after: -1, limit: 1, withMembers: false, keyHash: key('nobody') }, T0), { ok: false, reason: 'not_member' }, 'membership is checked first')
+
+    t.same(await store.renew(input.id, 'owner', 600, T0 + 8_000, key('someone else')), { ok: false, reason: 'bad_key' })
+    t.equal((await store.status(input.id, T0 + 8_000))?.session.ttlSeconds, 60, 'a refused renew changes nothing')
+    const renewed = await store.renew(input.id, 'owner', 600, T0 + 9_000, key('owner'))
+    t.ok(renewed.ok && renewed.session.ttlSeconds === 600 && renewed.session.expiresAt === T0 + 609_000)
+    t.ok((await store.renew(input.id, 'owner', undefined, T0 + 9_000)).ok, 'no key given: no key checked')
+    t.same(await store.renew(input.id, 'nobody', undefined, T0 + 9_000, key('nobody')), { ok: false, reason: 'not_member' })
+  })
+
   t.test('a session holds at most maxPending pending codes; spent and expired ones make room', async (t) => {
     const store = await open(t)
     const input = session({ ttlSeconds: 3600 })

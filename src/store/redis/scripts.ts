@@ -152,11 +152,13 @@ redis.call('PUBLISH', CH, 'm:' .. cursor)
 return {'ok', record()}
 `
 
-/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'). */
+/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'), key digest ('' when none is required). */
 const read = `
 if not live() then return {'session_not_found'} end
 local agent = ARGV[4]
-if redis.call('HEXISTS', H, 'k:' .. agent) == 0 then return {'not_member'} end
+local key = redis.call('HGET', H, 'k:' .. agent)
+if not key then return {'not_member'} end
+if ARGV[8] ~= '' and ARGV[8] ~= key then return {'bad_key'} end
 redis.call('HSET', H, 's:' .. agent, ARGV[2])
 local v = redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'first', 'drop')
 local last, first = tonumber(v[6]), tonumber(v[7])
@@ -173,10 +175,12 @@ if ARGV[7] == '1' then list = members() end
 return {'ok', {v[1], v[2], v[3], v[4], v[5], v[6]}, start, more, first, tonumber(v[8]), messages, list}
 `
 
-/** ARGV[4..]: agent, ttl seconds ('' to keep). */
+/** ARGV[4..]: agent, ttl seconds ('' to keep), key digest ('' when none is required). */
 const renew = `
 if not live() then return {'session_not_found'} end
-if redis.call('HEXISTS', H, 'k:' .. ARGV[4]) == 0 then return {'not_member'} end
+local key = redis.call('HGET', H, 'k:' .. ARGV[4])
+if not key then return {'not_member'} end
+if ARGV[6] ~= '' and ARGV[6] ~= key then return {'bad_key'} end
 if ARGV[5] ~= '' then redis.call('HSET', H, 'ttl', ARGV[5]) end
 slide()
 return {'ok', record(), members()}
