@@ -41,6 +41,7 @@ interface Room {
   head: number
   firstCursor: number
   droppedThrough: number
+  /** Its pending codes (spent and expired ones are dropped whenever a code is made). */
   codes: string[]
 }
 
