@@ -79,7 +79,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   const store = options.store ?? createStore(config, { log: app.log })
   const facilities = storeFacilities(store)
   const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
-  const sessions = new SessionService({ store, clock, limits: config.limits, redactor })
+  const sessions = new SessionService({ store, clock, limits: config.limits, redactor, requireKeyForReads: config.requireKeyForReads })
   const pairing = new PairingService({ store, clock, limits: config.limits })
 
   await app.register(swagger, {

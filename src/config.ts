@@ -75,11 +75,18 @@ const envSchema = z.object({
   MAX_AGENTS: integer(50, 2),
   AGENT_INACTIVITY_SECONDS: integer(0, 0),
   PAIR_CODE_TTL_SECONDS: integer(600, 10),
+  MAX_CODES_PER_SESSION: integer(10, 1),
+  PAIR_FAILURES_MAX: integer(10, 1),
+  PAIR_FAILURES_WINDOW_SECONDS: integer(600, 1),
   RATE_LIMIT_MAX: integer(100, 1),
   RATE_LIMIT_WINDOW_SECONDS: integer(60, 1),
   MAX_MESSAGE_BYTES: integer(65536, 16, 16 * 1024 * 1024),
   MAX_MESSAGES_PER_SESSION: integer(10000, 1),
   MAX_SESSIONS: integer(100000, 1),
+  REQUIRE_KEY_FOR_READS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((value) => value === 'true' || value === '1'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
@@ -117,6 +124,8 @@ export interface Config {
   rateLimit: { max: number; windowSeconds: number }
   limits: CoreLimits
   logLevel: string
+  /** Poll, long-poll, streams, the hub's reads and renew need the reader's session key too (REQUIRE_KEY_FOR_READS). */
+  requireKeyForReads: boolean
   /** Operator-supplied redaction patterns (see references/redaction.md). */
   redactionPatterns: CustomPattern[]
   sweepIntervalSeconds: number
@@ -167,11 +176,15 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       maxAgents: e.MAX_AGENTS,
       agentInactivitySeconds: e.AGENT_INACTIVITY_SECONDS,
       pairCodeTtlSeconds: e.PAIR_CODE_TTL_SECONDS,
+      maxPendingCodes: e.MAX_CODES_PER_SESSION,
+      pairFailuresMax: e.PAIR_FAILURES_MAX,
+      pairFailuresWindowSeconds: e.PAIR_FAILURES_WINDOW_SECONDS,
       maxMessageBytes: e.MAX_MESSAGE_BYTES,
       maxMessagesPerSession: e.MAX_MESSAGES_PER_SESSION,
       maxSessions: e.MAX_SESSIONS,
     },
     logLevel: e.LOG_LEVEL,
+    requireKeyForReads: e.REQUIRE_KEY_FOR_READS,
     redactionPatterns,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },

@@ -7,8 +7,17 @@ t.test('defaults are the contract\'s', async (t) => {
   t.same(config.rateLimit, { max: 100, windowSeconds: 60 })
   t.same(config.limits, {
     maxTtlSeconds: 86400, maxAgents: 50, agentInactivitySeconds: 0, pairCodeTtlSeconds: 600,
+    maxPendingCodes: 10, pairFailuresMax: 10, pairFailuresWindowSeconds: 600,
     maxMessageBytes: 65536, maxMessagesPerSession: 10000, maxSessions: 100000,
   })
+})
+
+t.test('the pairing guards are configurable, and refuse zero', async (t) => {
+  const config = loadConfig({ MAX_CODES_PER_SESSION: '3', PAIR_FAILURES_MAX: '5', PAIR_FAILURES_WINDOW_SECONDS: '3600' })
+  t.match(config.limits, { maxPendingCodes: 3, pairFailuresMax: 5, pairFailuresWindowSeconds: 3600 })
+  for (const name of ['MAX_CODES_PER_SESSION', 'PAIR_FAILURES_MAX', 'PAIR_FAILURES_WINDOW_SECONDS']) {
+    t.throws(() => loadConfig({ [name]: '0' }), ConfigError, `${name}=0 is refused`)
+  }
 })
 
 t.test('values are parsed', async (t) => {

@@ -17,6 +17,7 @@ export const API_ERROR_CODES = [
   'method_not_allowed',
   'session_full',
   'agent_id_taken',
+  'too_many_codes',
   'payload_too_large',
   'rate_limit_exceeded',
   'capacity_exceeded',

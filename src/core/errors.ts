@@ -23,6 +23,7 @@ export const catalogue = {
   agent_not_found: { status: 404, code: 'agent_not_found', message: 'That agent is not a member of the session.' },
   not_found: { status: 404, code: 'not_found', message: 'No such route.' },
   method_not_allowed: { status: 405, code: 'method_not_allowed', message: 'This path does not answer that method.' },
+  too_many_codes: { status: 409, code: 'too_many_codes', message: 'The session holds its maximum of pending pairing codes; use one, or wait until one is claimed or expires.' },
   session_full: { status: 409, code: 'session_full', message: 'The session has reached its maximum number of agents.' },
   agent_id_taken: { status: 409, code: 'agent_id_taken', message: 'An agent with this id is already a member of the session.' },
   payload_too_large: { status: 413, code: 'payload_too_large', message: 'The body or message is larger than this server accepts.' },

@@ -52,16 +52,21 @@ export function newMessageId(): string {
 export const CODE_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'
 const CODE_SUFFIX_LENGTH = 5
 
+/** Bits in a pairing code: two words of 10 bits (1024 words) and five symbols of 5. */
+export const PAIRING_CODE_BITS = 2 * Math.log2(PAIRING_WORDS.length) + CODE_SUFFIX_LENGTH * Math.log2(CODE_ALPHABET.length)
+
 /**
- * `WORD-WORD-XXXXX`: 8 + 8 + 5 × 5 = 41 bits, drawn fresh from the CSPRNG, so a code says
- * nothing about the session it opens.
+ * `WORD-WORD-XXXXX`: 10 + 10 + 5 × 5 = 45 bits, drawn fresh from the CSPRNG, so a code says
+ * nothing about the session it opens. A word takes 10 bits of a 16-bit draw (1024 divides
+ * 65536, so no word is likelier than another).
  */
 export function newPairingCode(): string {
-  const bytes = randomBytes(2 + CODE_SUFFIX_LENGTH)
-  const first = PAIRING_WORDS[bytes[0]!]
-  const second = PAIRING_WORDS[bytes[1]!]
+  const bytes = randomBytes(4 + CODE_SUFFIX_LENGTH)
+  const words = PAIRING_WORDS.length - 1
+  const first = PAIRING_WORDS[bytes.readUInt16BE(0) & words]
+  const second = PAIRING_WORDS[bytes.readUInt16BE(2) & words]
   let suffix = ''
-  for (let i = 2; i < bytes.length; i++) suffix += CODE_ALPHABET[bytes[i]! & 31]
+  for (let i = 4; i < bytes.length; i++) suffix += CODE_ALPHABET[bytes[i]! & 31]
   return `${first}-${second}-${suffix}`
 }
 

@@ -5,6 +5,11 @@ export interface CoreLimits {
   /** 0 switches inactivity removal off. */
   agentInactivitySeconds: number
   pairCodeTtlSeconds: number
+  /** Pending pairing codes one session may hold at once. */
+  maxPendingCodes: number
+  /** Failed pairing-code lookups one address may make per window before it is refused (429). */
+  pairFailuresMax: number
+  pairFailuresWindowSeconds: number
   maxMessageBytes: number
   maxMessagesPerSession: number
   maxSessions: number
@@ -27,6 +32,9 @@ export const defaultLimits: CoreLimits = {
   maxAgents: 50,
   agentInactivitySeconds: 0,
   pairCodeTtlSeconds: 600,
+  maxPendingCodes: 10,
+  pairFailuresMax: 10,
+  pairFailuresWindowSeconds: 600,
   maxMessageBytes: 65536,
   maxMessagesPerSession: 10000,
   maxSessions: 100000,

@@ -26,6 +26,8 @@ export class LongPoll implements SessionWatcher {
   readonly sessionId: string
   readonly agentId: string
   readonly request: PollRequest
+  /** The key digest every read of this poll must show (REQUIRE_KEY_FOR_READS), else undefined. */
+  readonly keyHash: string | undefined
   readonly #receiver: PollReceiver
   readonly #resume: Resume
   /** The first reason the wait should end, kept from any time before it ends. */
@@ -36,10 +38,11 @@ export class LongPoll implements SessionWatcher {
   #timer: NodeJS.Timeout | undefined
   #empty: Page | undefined
 
-  constructor(sessionId: string, agentId: string, request: PollRequest, receiver: PollReceiver, resume: Resume) {
+  constructor(sessionId: string, agentId: string, request: PollRequest, keyHash: string | undefined, receiver: PollReceiver, resume: Resume) {
     this.sessionId = sessionId
     this.agentId = agentId
     this.request = request
+    this.keyHash = keyHash
     this.#receiver = receiver
     this.#resume = resume
   }

@@ -13,6 +13,11 @@ export interface SessionServiceDeps {
   clock: Clock
   limits: CoreLimits
   redactor: Redactor
+  /**
+   * REQUIRE_KEY_FOR_READS: poll (and long-poll, streams, the hub's reads) and renew need the
+   * reader's session key too, not only leave. Off by default: published clients send no key there.
+   */
+  requireKeyForReads?: boolean
 }
 
 export interface CreatedSession {
@@ -38,6 +43,8 @@ export interface PollRequest {
   after?: number
   limit?: number
   members?: boolean
+  /** The reader's session key, as the way in received it; required when REQUIRE_KEY_FOR_READS is on. */
+  sessionKey?: string | undefined
 }
 
 export interface Page {
@@ -67,6 +74,7 @@ export class SessionService {
    * promise and its reaction (about 400 B per hub message for the two).
    */
   readonly #removesIdle: boolean
+  readonly #requireKeyForReads: boolean
 
   constructor(deps: SessionServiceDeps) {
     this.#store = deps.store
@@ -74,6 +82,7 @@ export class SessionService {
     this.#limits = deps.limits
     this.#redactor = deps.redactor
     this.#removesIdle = deps.limits.agentInactivitySeconds > 0
+    this.#requireKeyForReads = deps.requireKeyForReads === true
   }
 
   async create(input: CreateSessionInput): Promise<CreatedSession> {
@@ -169,11 +178,12 @@ export class SessionService {
    */
   async poll(sessionId: string, rawAgentId: string | undefined, request: PollRequest): Promise<Page> {
     const agentId = requireAgentId(rawAgentId)
+    const keyHash = this.#readKey(request.sessionKey)
     this.#requireSessionId(sessionId)
     if (this.#removesIdle) await this.#removeIdle(sessionId)
     // Awaited here rather than handed back: an async function returning a promise takes two
     // more turns and allocates a pair of resolvers to adopt it.
-    return await this.#read(sessionId, agentId, request)
+    return await this.#read(sessionId, agentId, request, keyHash)
   }
 
   /**
@@ -187,8 +197,9 @@ export class SessionService {
    */
   longPoll(sessionId: string, rawAgentId: string | undefined, request: PollRequest, waitMs: number, receiver: PollReceiver): LongPoll {
     const agentId = requireAgentId(rawAgentId)
+    const keyHash = this.#readKey(request.sessionKey)
     this.#requireSessionId(sessionId)
-    const poll = new LongPoll(sessionId, agentId, request, receiver, this.#resume)
+    const poll = new LongPoll(sessionId, agentId, request, keyHash, receiver, this.#resume)
     this.#startLongPoll(poll, waitMs).catch((err: unknown) => {
       this.#endLongPoll(poll)
       poll.fail(err)
@@ -198,11 +209,11 @@ export class SessionService {
 
   async #startLongPoll(poll: LongPoll, waitMs: number): Promise<void> {
     if (this.#removesIdle) await this.#removeIdle(poll.sessionId)
-    if (this.#closing || waitMs <= 0) return poll.answer(await this.#read(poll.sessionId, poll.agentId, poll.request))
+    if (this.#closing || waitMs <= 0) return poll.answer(await this.#read(poll.sessionId, poll.agentId, poll.request, poll.keyHash))
     // Watch before the first read, so nothing slips in between.
     this.#store.watch(poll.sessionId, poll)
     this.#waiting.add(poll)
-    const page = await this.#read(poll.sessionId, poll.agentId, poll.request)
+    const page = await this.#read(poll.sessionId, poll.agentId, poll.request, poll.keyHash)
     if (page.messages.length > 0 || poll.gone) {
       this.#endLongPoll(poll)
       return poll.answer(page)
@@ -221,7 +232,7 @@ export class SessionService {
     if (reason === 'removed') return poll.fail(nexusError('agent_not_in_session'))
     const empty = poll.emptyPage
     if (reason !== 'message' && empty) return poll.answer(empty)
-    this.#read(poll.sessionId, poll.agentId, poll.request).then(
+    this.#read(poll.sessionId, poll.agentId, poll.request, poll.keyHash).then(
       (page) => poll.answer(page),
       (err: unknown) => poll.fail(err),
     )
@@ -247,15 +258,18 @@ export class SessionService {
     for (const poll of this.#waiting) poll.release()
   }
 
-  async #read(sessionId: string, agentId: string, request: PollRequest): Promise<Page> {
+  async #read(sessionId: string, agentId: string, request: PollRequest, keyHash: string | undefined): Promise<Page> {
     const after = request.after ?? -1
     const outcome = await this.#store.read(
       sessionId,
-      { agentId, after, limit: request.limit ?? MAX_PAGE, withMembers: request.members === true },
+      keyHash === undefined
+        ? { agentId, after, limit: request.limit ?? MAX_PAGE, withMembers: request.members === true }
+        : { agentId, after, limit: request.limit ?? MAX_PAGE, withMembers: request.members === true, keyHash },
       this.#clock(),
     )
     if (!outcome.ok) {
       if (outcome.reason === 'not_member') throw nexusError('agent_not_in_session')
+      if (outcome.reason === 'bad_key') throw wrongReadKey()
       throw nexusError('session_not_found')
     }
     const last = outcome.messages.at(-1)
@@ -269,13 +283,20 @@ export class SessionService {
     return page
   }
 
-  async renew(sessionId: string, rawAgentId: string | undefined, ttlSeconds: number | undefined): Promise<{ session: SessionRecord; agents: string[] }> {
+  async renew(
+    sessionId: string,
+    rawAgentId: string | undefined,
+    ttlSeconds: number | undefined,
+    rawKey?: string,
+  ): Promise<{ session: SessionRecord; agents: string[] }> {
     const agentId = requireAgentId(rawAgentId)
+    const keyHash = this.#readKey(rawKey)
     this.#requireSessionId(sessionId)
     if (this.#removesIdle) await this.#removeIdle(sessionId)
-    const outcome = await this.#store.renew(sessionId, agentId, ttlSeconds, this.#clock())
+    const outcome = await this.#store.renew(sessionId, agentId, ttlSeconds, this.#clock(), keyHash)
     if (!outcome.ok) {
       if (outcome.reason === 'not_member') throw nexusError('forbidden', 'Only members of the session may renew it.')
+      if (outcome.reason === 'bad_key') throw wrongReadKey()
       throw nexusError('session_not_found')
     }
     return { session: outcome.session, agents: outcome.agents }
@@ -323,6 +344,18 @@ export class SessionService {
     return this.#store.sweep(this.#clock())
   }
 
+  /**
+   * The digest a read or renew must show, or undefined when none is required. With
+   * REQUIRE_KEY_FOR_READS off a key sent anyway is not checked: reads behave as they always have.
+   */
+  #readKey(rawKey: string | undefined): string | undefined {
+    if (!this.#requireKeyForReads) return undefined
+    if (rawKey === undefined || rawKey === '') {
+      throw nexusError('missing_session_key', 'This server requires the X-Session-Key header to read from or renew a session.')
+    }
+    return hashSessionKey(rawKey)
+  }
+
   /** Ids that cannot be a session's are unknown sessions, not malformed requests. */
   #requireSessionId(sessionId: string): void {
     if (!isSessionId(sessionId)) throw nexusError('session_not_found')
@@ -343,6 +376,11 @@ export class SessionService {
     const now = this.#clock()
     await this.#store.removeIdleMembers(sessionId, now - seconds * 1000, now)
   }
+}
+
+/** A read or renew whose key does not match: the caller failed to authenticate, as on leave. */
+function wrongReadKey() {
+  return nexusError('invalid_session_key_on_leave', 'The session key does not match this agent.')
 }
 
 /**

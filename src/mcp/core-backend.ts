@@ -52,7 +52,7 @@ export function coreBackend(deps: CoreBackendDeps): NexusBackend {
       return { status: 'joined', sessionId: joined.session.id, agentId: joined.agentId, agentsOnline: joined.agentCount, sessionKey: joined.sessionKey }
     },
     async claim(code, agentId) {
-      const claimed = await pairing.claim(code, agentId)
+      const claimed = await pairing.claim(code, agentId, deps.address)
       return { sessionId: claimed.session.id, status: 'claimed', agentId: claimed.agentId, sessionKey: claimed.sessionKey, agentsOnline: claimed.agentCount }
     },
     async pair(sessionId) {
@@ -64,13 +64,13 @@ export function coreBackend(deps: CoreBackendDeps): NexusBackend {
       return { id: stored.id, cursor: String(stored.cursor), expiresAt: iso(session.expiresAt), verified: stored.verified, redactions: stored.redactions }
     },
     async read(m, input) {
-      const request = { ...(input.after !== undefined ? { after: input.after } : {}), members: input.members === true }
+      const request = { ...(input.after !== undefined ? { after: input.after } : {}), members: input.members === true, sessionKey: m.sessionKey }
       if (!input.wait) return view(await sessions.poll(m.sessionId, m.agentId, request))
       return view(await longPoll(deps, m.sessionId, m.agentId, request, Math.min(input.wait, MAX_WAIT_SECONDS), input.signal))
     },
     async renew(m, ttl) {
       const parsed = parse(renewSchema(config.limits), ttl === undefined ? {} : { ttl })
-      const { session, agents } = await sessions.renew(m.sessionId, m.agentId, parsed.ttl)
+      const { session, agents } = await sessions.renew(m.sessionId, m.agentId, parsed.ttl, m.sessionKey)
       return { sessionId: session.id, state: 'active', ttl: session.ttlSeconds, expiresAt: iso(session.expiresAt), agents }
     },
     async leave(m) {
@@ -85,7 +85,7 @@ function longPoll(
   deps: CoreBackendDeps,
   sessionId: string,
   agentId: string,
-  request: { after?: number; members: boolean },
+  request: { after?: number; members: boolean; sessionKey: string },
   waitSeconds: number,
   signal: AbortSignal | undefined,
 ): Promise<Page> {

@@ -22,16 +22,19 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
       params: sessionParams,
       headers: z.looseObject({
         'x-agent-id': z.string().optional(),
+        // A header only, never the query: URLs end up in logs, proxies and browser history.
+        'x-session-key': z.string().optional().describe('the agent\'s session key, when the server requires it for reads'),
         'last-event-id': z.string().optional().describe('the cursor to resume after'),
       }),
       querystring: z.object({
         after: cursorSchema.optional(),
         agentId: z.string().optional().describe('for EventSource, which cannot set headers'),
       }),
-      response: { ...errors(403, 404, 503) },
+      response: { ...errors(401, 403, 404, 503) },
     },
   }, async (request, reply) => {
     const agentId = request.headers['x-agent-id'] ?? request.query.agentId
+    const sessionKey = request.headers['x-session-key']
     const lastEventId = request.headers['last-event-id']
     let after = request.query.after
     if (lastEventId !== undefined && lastEventId !== '') {
@@ -43,7 +46,7 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     }
 
     // Errors before the stream starts (not a member, no session, no room) are ordinary replies.
-    const first = await sessions.poll(request.params.id, agentId, { ...(after !== undefined ? { after } : {}) })
+    const first = await sessions.poll(request.params.id, agentId, { ...(after !== undefined ? { after } : {}), sessionKey })
     holds.acquire(request.ip)
 
     reply.hijack()
@@ -69,7 +72,7 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
 
     /** The next page after `after`, waited for as a long-poll would; null once the client has gone. */
     const nextPage = (after: number) => new Promise<Page | null>((resolve, reject) => {
-      const poll = sessions.longPoll(request.params.id, agentId, { after }, STREAM_WAIT_MS, { answer: resolve, fail: reject })
+      const poll = sessions.longPoll(request.params.id, agentId, { after, sessionKey }, STREAM_WAIT_MS, { answer: resolve, fail: reject })
       stopWaiting = () => {
         poll.cancel()
         resolve(null)

@@ -1,7 +1,9 @@
 import { sameKeyHash } from '../core/ids.js'
 import type {
   AppendOutcome,
+  AttemptCount,
   ClaimOutcome,
+  CreateCodeOutcome,
   CreateOutcome,
   JoinOutcome,
   LeaveOutcome,
@@ -39,6 +41,7 @@ interface Room {
   head: number
   firstCursor: number
   droppedThrough: number
+  /** Its pending codes (spent and expired ones are dropped whenever a code is made). */
   codes: string[]
 }
 
@@ -58,6 +61,7 @@ export class MemoryStore implements SessionStore {
   readonly #rooms = new Map<string, Room>()
   readonly #codes = new Map<string, PairingCodeRecord>()
   readonly #watchers = new Map<string, Set<SessionWatcher>>()
+  readonly #attempts = new Map<string, AttemptCount>()
   #totalMessages = 0
   #lastCapacitySweep = -Infinity
 
@@ -132,6 +136,7 @@ export class MemoryStore implements SessionStore {
     if (!room) return { ok: false, reason: 'session_not_found' }
     const reader = room.members.get(request.agentId)
     if (!reader) return { ok: false, reason: 'not_member' }
+    if (request.keyHash !== undefined && !sameKeyHash(request.keyHash, reader.keyHash)) return { ok: false, reason: 'bad_key' }
     reader.lastSeenAt = now
     const start = Math.max(request.after + 1, room.firstCursor)
     const from = room.head + (start - room.firstCursor)
@@ -149,10 +154,12 @@ export class MemoryStore implements SessionStore {
     return outcome
   }
 
-  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number, keyHash?: string): Promise<RenewOutcome> {
     const room = this.#live(sessionId, now)
     if (!room) return { ok: false, reason: 'session_not_found' }
-    if (!room.members.has(agentId)) return { ok: false, reason: 'not_member' }
+    const member = room.members.get(agentId)
+    if (!member) return { ok: false, reason: 'not_member' }
+    if (keyHash !== undefined && !sameKeyHash(keyHash, member.keyHash)) return { ok: false, reason: 'bad_key' }
     if (ttlSeconds !== undefined) room.record.ttlSeconds = ttlSeconds
     room.record.expiresAt = now + room.record.ttlSeconds * 1000
     return { ok: true, session: { ...room.record }, agents: [...room.members.keys()] }
@@ -184,9 +191,16 @@ export class MemoryStore implements SessionStore {
     return removed
   }
 
-  async createCode(code: PairingCodeRecord, now: number): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }> {
+  async createCode(code: PairingCodeRecord, now: number, maxPending: number): Promise<CreateCodeOutcome> {
     const room = this.#live(code.sessionId, now)
     if (!room) return { ok: false, reason: 'session_not_found' }
+    // The room lists only its pending codes: spent and expired ones leave it here, so the list
+    // (and this count) stays within maxPending however many codes a long session makes.
+    room.codes = room.codes.filter((name) => {
+      const record = this.#codes.get(name)
+      return record !== undefined && record.claimedAt === null && record.expiresAt > now
+    })
+    if (room.codes.length >= maxPending) return { ok: false, reason: 'too_many' }
     if (this.#codes.has(code.code)) return { ok: false, reason: 'exists' }
     this.#codes.set(code.code, { ...code })
     room.codes.push(code.code)
@@ -211,6 +225,21 @@ export class MemoryStore implements SessionStore {
     if (refused) return { ok: false, reason: refused }
     record.claimedAt = now
     return { ok: true, session: { ...room.record }, agentCount: room.members.size }
+  }
+
+  async countAttempt(key: string, windowMs: number, now: number): Promise<AttemptCount> {
+    let attempts = this.#attempts.get(key)
+    if (!attempts || attempts.resetAt <= now) {
+      attempts = { count: 0, resetAt: now + windowMs }
+      this.#attempts.set(key, attempts)
+    }
+    attempts.count++
+    return { ...attempts }
+  }
+
+  async uncountAttempt(key: string, now: number): Promise<void> {
+    const attempts = this.#attempts.get(key)
+    if (attempts && attempts.resetAt > now && attempts.count > 0) attempts.count--
   }
 
   async sweep(now: number): Promise<number> {
@@ -247,6 +276,7 @@ export class MemoryStore implements SessionStore {
   async close(): Promise<void> {
     this.#rooms.clear()
     this.#codes.clear()
+    this.#attempts.clear()
   }
 
   /** The room if the session is live; an expired one met here is forgotten on the spot. */
@@ -277,6 +307,9 @@ export class MemoryStore implements SessionStore {
     }
     for (const [code, record] of this.#codes) {
       if (record.forgetAt <= now) this.#codes.delete(code)
+    }
+    for (const [key, attempts] of this.#attempts) {
+      if (attempts.resetAt <= now) this.#attempts.delete(key)
     }
     return removed
   }

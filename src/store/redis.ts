@@ -4,7 +4,9 @@ import { SessionEvents } from './redis/events.js'
 import { type Script, scripts } from './redis/scripts.js'
 import type {
   AppendOutcome,
+  AttemptCount,
   ClaimOutcome,
+  CreateCodeOutcome,
   CreateOutcome,
   JoinOutcome,
   JsonValue,
@@ -208,9 +210,9 @@ export class RedisStore implements SessionStore {
   async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
     await this.#sync(sessionId)
     const reply = (await this.#runSession(scripts.read, sessionId, now, [
-      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0',
+      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0', request.keyHash ?? '',
     ])) as Reply
-    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' }
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
     const start = reply[2] as number
     const outcome: ReadOutcome = {
       ok: true,
@@ -224,10 +226,10 @@ export class RedisStore implements SessionStore {
     return outcome
   }
 
-  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number, keyHash?: string): Promise<RenewOutcome> {
     await this.#sync(sessionId)
-    const reply = (await this.#runSession(scripts.renew, sessionId, now, [agentId, ttlSeconds === undefined ? '' : String(ttlSeconds)])) as Reply
-    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' }
+    const reply = (await this.#runSession(scripts.renew, sessionId, now, [agentId, ttlSeconds === undefined ? '' : String(ttlSeconds), keyHash ?? ''])) as Reply
+    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
     const session = toSession(sessionId, reply[1] as string[])
     this.#account(sessionId, now, session.expiresAt, 'set', 0, 0)
     return { ok: true, session, agents: toMembers(reply[2] as string[]).map((m) => m.agentId) }
@@ -253,7 +255,7 @@ export class RedisStore implements SessionStore {
    * to its session), then store the record on the session's slot if the session is live. A
    * reservation whose session is gone is taken back.
    */
-  async createCode(code: PairingCodeRecord, now: number): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }> {
+  async createCode(code: PairingCodeRecord, now: number, maxPending: number): Promise<CreateCodeOutcome> {
     const index = this.#codeIndex(code.code)
     const reserved = await this.#command(() =>
       this.client.call('SET', index, code.sessionId, 'PXAT', String(code.forgetAt + Number(this.#margin)), 'NX'),
@@ -261,9 +263,13 @@ export class RedisStore implements SessionStore {
     if (reserved === null) return { ok: false, reason: 'exists' }
     try {
       await this.#sync(code.sessionId)
-      const outcome = (await this.#runSession(scripts.createCode, code.sessionId, now, [String(code.expiresAt), String(code.forgetAt)], [
-        this.#codeKey(code.sessionId, code.code),
-      ])) as 'ok' | 'exists' | 'session_not_found'
+      const outcome = (await this.#runSession(
+        scripts.createCode,
+        code.sessionId,
+        now,
+        [String(code.expiresAt), String(code.forgetAt), code.code, String(maxPending)],
+        [this.#codeKey(code.sessionId, code.code), this.#pendingCodes(code.sessionId)],
+      )) as 'ok' | 'exists' | 'session_not_found' | 'too_many'
       if (outcome === 'ok') return { ok: true }
       await this.#command(() => this.client.del(index))
       return { ok: false, reason: outcome }
@@ -296,8 +302,9 @@ export class RedisStore implements SessionStore {
     const sessionId = await this.#command(() => this.client.get(this.#codeIndex(code)))
     if (sessionId === null) return { ok: false, reason: 'code_not_found' }
     await this.#sync(sessionId)
-    const reply = (await this.#runSession(scripts.claim, sessionId, now, [member.agentId, member.keyHash], [
+    const reply = (await this.#runSession(scripts.claim, sessionId, now, [member.agentId, member.keyHash, code], [
       this.#codeKey(sessionId, code),
+      this.#pendingCodes(sessionId),
     ])) as Reply
     if (reply[0] !== 'ok') {
       return { ok: false, reason: reply[0] as 'code_not_found' | 'code_expired_or_used' | 'session_not_found' | 'session_full' | 'agent_id_taken' }
@@ -307,8 +314,17 @@ export class RedisStore implements SessionStore {
     return { ok: true, session, agentCount: reply[2] as number }
   }
 
+  async countAttempt(key: string, windowMs: number, now: number): Promise<AttemptCount> {
+    const [count, resetAt] = (await this.#run(scripts.countAttempt, [this.#attemptKey(key)], [String(now), String(windowMs), this.#margin])) as [number, number]
+    return { count, resetAt }
+  }
+
+  async uncountAttempt(key: string, now: number): Promise<void> {
+    await this.#run(scripts.uncountAttempt, [this.#attemptKey(key)], [String(now)])
+  }
+
   /**
-   * Redis key expiry forgets sessions and codes by itself; the sweep takes expired sessions out of
+   * Redis key expiry forgets sessions, codes and attempt counts by itself; the sweep takes expired sessions out of
    * the index (and their members out of the count) and ends each one, which tells its watchers.
    * Instances sweeping at once split the work: each id leaves the index exactly once.
    */
@@ -385,6 +401,15 @@ export class RedisStore implements SessionStore {
 
   #codeIndex(code: string): string {
     return `${this.prefix}code:${code}`
+  }
+
+  #pendingCodes(sessionId: string): string {
+    return `${this.prefix}{${sessionId}}:codes`
+  }
+
+  /** An attempt key from the core (an address may hold ':' but never braces), on a slot of its own. */
+  #attemptKey(key: string): string {
+    return `${this.prefix}attempts:${key.replace(/[{}]/g, '_')}`
   }
 
   // Running commands.

@@ -88,6 +88,8 @@ export interface ReadRequest {
   after: number
   limit: number
   withMembers: boolean
+  /** When given, it must equal the reader's key digest ('bad_key' otherwise), as for append. */
+  keyHash?: string
 }
 
 export type ReadOutcome =
@@ -103,11 +105,11 @@ export type ReadOutcome =
       droppedThrough: number
       members?: MemberRecord[]
     }
-  | { ok: false; reason: 'session_not_found' | 'not_member' }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
 
 export type RenewOutcome =
   | { ok: true; session: SessionRecord; agents: string[] }
-  | { ok: false; reason: 'session_not_found' | 'not_member' }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
 
 export type LeaveOutcome =
   | { ok: true; session: SessionRecord }
@@ -122,6 +124,15 @@ export interface PairingCodeRecord {
   claimedAt: number | null
   /** After this the code is forgotten entirely (code_not_found). */
   forgetAt: number
+}
+
+export type CreateCodeOutcome = { ok: true } | { ok: false; reason: 'exists' | 'session_not_found' | 'too_many' }
+
+export interface AttemptCount {
+  /** Attempts counted in the current window, the one just counted included. */
+  count: number
+  /** When the current window ends (epoch ms); the count starts again from 0 after it. */
+  resetAt: number
 }
 
 export type ClaimOutcome =
@@ -190,12 +201,17 @@ export interface SessionStore {
 
   /**
    * Reads up to `limit` messages with cursor > `after`, in cursor order, for a member, and sets
-   * that member's lastSeenAt = now. Does not slide the session's expiry.
+   * that member's lastSeenAt = now. Does not slide the session's expiry. When `keyHash` is given
+   * it must equal the member's ('bad_key', and nothing changes, otherwise). Checks, in order:
+   * session live, a member, the key.
    */
   read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome>
 
-  /** For a member: sets the ttl when given, then expiresAt = now + ttl. */
-  renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome>
+  /**
+   * For a member: sets the ttl when given, then expiresAt = now + ttl. When `keyHash` is given it
+   * must equal the member's ('bad_key', and nothing changes, otherwise).
+   */
+  renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number, keyHash?: string): Promise<RenewOutcome>
 
   /**
    * Removes a member who shows the right key. The creator cannot be removed. The departed
@@ -210,13 +226,12 @@ export interface SessionStore {
   removeIdleMembers(sessionId: string, idleBefore: number, now: number): Promise<string[]>
 
   /**
-   * Stores a new pairing code for a live session. 'exists' when the code is already taken (the
-   * caller draws another); 'session_not_found' when the session is not live.
+   * Stores a new pairing code for a live session, atomically with the checks: the session is
+   * live ('session_not_found'), it holds fewer than `maxPending` pending codes (unclaimed and
+   * unexpired at `now`; 'too_many' otherwise), and the code is not taken ('exists': the caller
+   * draws another).
    */
-  createCode(
-    code: PairingCodeRecord,
-    now: number,
-  ): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }>
+  createCode(code: PairingCodeRecord, now: number, maxPending: number): Promise<CreateCodeOutcome>
 
   /** The code's record until its forgetAt, else null. */
   getCode(code: string, now: number): Promise<PairingCodeRecord | null>
@@ -229,8 +244,23 @@ export interface SessionStore {
   claim(code: string, member: NewMember, now: number): Promise<ClaimOutcome>
 
   /**
-   * Forgets every session that expired by `now` (members, messages and all) and every code past
-   * its forgetAt, so memory comes back; tells watchers of each ended session. Returns the number
+   * Counts one attempt under `key` in its current window and answers the count so far (this one
+   * included) and when the window ends. A window of `windowMs` starts at the first attempt after
+   * the previous one ended. Atomic: of concurrent calls each sees its own count, and on a shared
+   * store every instance counts into the same window. The store forgets a key once its window
+   * has ended. Used for the pairing-code failure budget (keys are the core's, e.g. `pair:<address>`).
+   */
+  countAttempt(key: string, windowMs: number, now: number): Promise<AttemptCount>
+
+  /**
+   * Takes back one attempt counted under `key` in the window running at `now` (an attempt that
+   * turned out not to be a failure). Nothing when no window is running or its count is 0.
+   */
+  uncountAttempt(key: string, now: number): Promise<void>
+
+  /**
+   * Forgets every session that expired by `now` (members, messages and all), every code past
+   * its forgetAt and every attempt count whose window ended, so memory comes back; tells watchers of each ended session. Returns the number
    * of sessions removed.
    */
   sweep(now: number): Promise<number>

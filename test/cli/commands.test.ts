@@ -199,7 +199,7 @@ t.test('claim and pair-status: bad codes and links', async (t) => {
   const carol = agent(t, base)
   const unknown = await carol.run(['claim', 'NOPE-NOPE-22222', '--agent-id', 'carol'])
   t.equal(unknown.code, 1)
-  t.equal(unknown.json.error, 'code_not_found')
+  t.equal(unknown.json.error, 'code_expired_or_used', 'a failed claim does not say whether the code ever existed')
   t.notOk(existsSync(join(stateDir(carol.home), 'sessions')), 'nothing saved')
 
   const malformed = await carol.run(['claim', 'not a code', '--agent-id', 'carol'])

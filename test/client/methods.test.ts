@@ -144,7 +144,7 @@ t.test('errors are typed by their code', async (t) => {
   t.match(await failure(carol.leave(sid)), { code: 'missing_session_key', status: 401 }, 'no key remembered, none sent')
   t.match(await failure(carol.leave(sid, { sessionKey: 'f'.repeat(64) })), { code: 'agent_not_found', status: 404 })
 
-  t.match(await failure(carol.claim('NOPE-NOPE-22222')), { code: 'code_not_found', status: 404 })
+  t.match(await failure(carol.claim('NOPE-NOPE-22222')), { code: 'code_expired_or_used', status: 404 })
   t.match(await failure(carol.pairStatus('NOPE-NOPE-22222')), { code: 'code_not_found', status: 404 })
   await bob.leave(sid)
   const { code } = await alice.pair(sid)

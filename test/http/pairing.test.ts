@@ -6,7 +6,7 @@ async function pair(app: Awaited<ReturnType<typeof build>>, sessionId: string, h
 }
 
 t.test('pair makes a WORD-WORD-XXXXX code with a link', async (t) => {
-  const app = await build(t)
+  const app = await build(t, { MAX_CODES_PER_SESSION: '100' })
   const { sessionId } = await twoAgents(app)
   const res = await pair(app, sessionId, { host: 'nexus.test:8765' })
   t.equal(res.status, 201)
@@ -58,7 +58,7 @@ t.test('claim joins, spends the code, and its errors', async (t) => {
 
   for (const unknownCode of ['AMBER-OTTER-22222', 'not-a-code', 'x'.repeat(90)]) {
     const res = await claim('someone', unknownCode)
-    t.same([res.status, res.body.error], [404, 'code_not_found'], unknownCode)
+    t.same([res.status, res.body.error], [404, 'code_expired_or_used'], `${unknownCode}: a claim does not tell whether the code ever existed`)
     const st = await call(app, { method: 'GET', url: `/v1/pair/${unknownCode}/status` })
     t.same([st.status, st.body.error], [404, 'code_not_found'])
   }
@@ -69,7 +69,8 @@ t.test('of 100 concurrent claims over HTTP exactly one wins', async (t) => {
   const { sessionId } = await twoAgents(app)
   const { code } = (await pair(app, sessionId)).body
   const results = await Promise.all(
-    Array.from({ length: 100 }, (_, i) => call(app, { method: 'POST', url: `/v1/pair/${code}/claim`, headers: { 'x-agent-id': `racer${i}` } })),
+    // Each from an address of its own: from one address, all but the first few would be over the failure budget.
+    Array.from({ length: 100 }, (_, i) => call(app, { method: 'POST', url: `/v1/pair/${code}/claim`, headers: { 'x-agent-id': `racer${i}` }, remoteAddress: `10.1.${i}.1` })),
   )
   t.equal(results.filter((r) => r.status === 200).length, 1)
   t.equal(results.filter((r) => r.body.error === 'code_expired_or_used').length, 99)
@@ -143,4 +144,84 @@ t.test('GET / explains the service, for agents and for people', async (t) => {
   const html = await call(app, { method: 'GET', url: '/', headers: { accept: 'text/html' } })
   t.match(html.headers['content-type'], /text\/html/)
   t.match(html.text, 'pairing link')
+})
+
+t.test('a failed claim answers the same whether the code never existed, was spent, expired or lost its session', async (t) => {
+  const clock = fakeClock()
+  const app = await build(t, { PAIR_CODE_TTL_SECONDS: '60' }, { clock: clock.now })
+  const claim = (code: string, agentId: string) => call(app, { method: 'POST', url: `/v1/pair/${code}/claim`, headers: { 'x-agent-id': agentId } })
+  const { sessionId } = await twoAgents(app, { ttl: 3600 })
+  const spent = (await pair(app, sessionId)).body.code
+  t.equal((await claim(spent, 'first')).status, 200)
+  const expired = (await pair(app, sessionId)).body.code
+  const short = await call(app, { method: 'PUT', url: '/v1/sessions', payload: { ttl: 60 } })
+  const orphan = (await pair(app, short.body.sessionId)).body.code
+  clock.advance(60_000)
+  const answers = []
+  for (const code of ['NEVER-SEEN-22222', spent, expired, orphan]) {
+    const res = await claim(code, 'guesser')
+    answers.push({ status: res.status, body: { error: res.body.error, message: res.body.message } })
+  }
+  t.equal(answers[0]!.body.error, 'code_expired_or_used')
+  for (const answer of answers.slice(1)) t.same(answer, answers[0], 'indistinguishable from a code that never existed')
+})
+
+t.test('failed code lookups spend a per-address budget; over it every lookup is refused until the window passes', async (t) => {
+  const clock = fakeClock()
+  const app = await build(t, { PAIR_FAILURES_MAX: '3', PAIR_FAILURES_WINDOW_SECONDS: '600' }, { clock: clock.now })
+  const { sessionId } = await twoAgents(app)
+  const { code } = (await pair(app, sessionId)).body
+  const claim = (c: string, agentId: string, remoteAddress = '192.0.2.7') =>
+    call(app, { method: 'POST', url: `/v1/pair/${c}/claim`, headers: { 'x-agent-id': agentId }, remoteAddress })
+  const status = (c: string, remoteAddress = '192.0.2.7') => call(app, { method: 'GET', url: `/v1/pair/${c}/status`, remoteAddress })
+  const page = (c: string, remoteAddress = '192.0.2.7') => call(app, { method: 'GET', url: `/v1/pair/${c}/skill`, remoteAddress })
+
+  for (let i = 0; i < 5; i++) t.equal((await status(code)).body.state, 'pending', 'asking about a pending code is free')
+  t.equal((await claim(code, 'guest')).body.error, 'agent_id_taken', 'a right code refused for its agent id is no failure')
+  t.equal((await claim('WRONG-GUESS-22222', 'x')).status, 404, 'failure 1: a claim')
+  t.equal((await status('WRONG-GUESS-33333')).status, 404, 'failure 2: a status')
+  t.equal((await page('WRONG-GUESS-44444')).status, 404, 'failure 3: the page')
+  for (const res of [await claim(code, 'newcomer'), await status(code), await page(code)]) {
+    t.equal(res.status, 429, 'over the budget even the right code is refused')
+    t.equal(res.body.error, 'rate_limit_exceeded')
+    t.equal(res.headers['retry-after'], '600')
+  }
+  t.equal((await claim(code, 'newcomer', '192.0.2.8')).status, 200, 'another address has its own budget')
+  t.equal((await status(code, '192.0.2.9')).body.state, 'claimed')
+  t.equal((await status(code, '192.0.2.9')).body.state, 'claimed', 'a spent code counts as a failure to ask about')
+  t.equal((await status(code, '192.0.2.9')).body.state, 'claimed')
+  t.equal((await status(code, '192.0.2.9')).status, 429, 'the fourth one is over the budget')
+
+  clock.advance(599_000)
+  const late = await status('WRONG-GUESS-55555')
+  t.same([late.status, late.headers['retry-after']], [429, '1'])
+  clock.advance(1_000)
+  t.equal((await status('WRONG-GUESS-66666')).body.error, 'code_not_found', 'a new window, a new budget')
+})
+
+t.test('an IPv6 client is counted by its /64', async (t) => {
+  const app = await build(t, { PAIR_FAILURES_MAX: '2' })
+  const status = (remoteAddress: string) => call(app, { method: 'GET', url: '/v1/pair/WRONG-GUESS-22222/status', remoteAddress })
+  t.equal((await status('2001:db8:1:2::1')).status, 404)
+  t.equal((await status('2001:db8:1:2:ffff::9')).status, 404)
+  t.equal((await status('2001:db8:1:2:0:0:0:77')).status, 429, 'a third address of the same /64 is over the budget')
+  t.equal((await status('2001:db8:1:3::1')).status, 404, 'the next /64 has its own')
+})
+
+t.test('a session holds at most MAX_CODES_PER_SESSION pending codes', async (t) => {
+  const clock = fakeClock()
+  const app = await build(t, { MAX_CODES_PER_SESSION: '2', PAIR_CODE_TTL_SECONDS: '60' }, { clock: clock.now })
+  const { sessionId } = await twoAgents(app, { ttl: 3600 })
+  const first = (await pair(app, sessionId)).body.code
+  t.equal((await pair(app, sessionId)).status, 201)
+  const refused = await pair(app, sessionId)
+  t.same([refused.status, refused.body.error], [409, 'too_many_codes'])
+  t.match(refused.body.message, 'at most 2 pending pairing codes')
+  const other = await twoAgents(app)
+  t.equal((await pair(app, other.sessionId)).status, 201, 'the cap is per session')
+  await call(app, { method: 'POST', url: `/v1/pair/${first}/claim`, headers: { 'x-agent-id': 'newcomer' } })
+  t.equal((await pair(app, sessionId)).status, 201, 'a claimed code makes room')
+  t.equal((await pair(app, sessionId)).status, 409)
+  clock.advance(60_000)
+  t.equal((await pair(app, sessionId)).status, 201, 'expired codes make room')
 })

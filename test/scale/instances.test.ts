@@ -95,13 +95,24 @@ t.test('50 concurrent claims of one code across both instances: exactly one wins
   t.equal(paired.status, 201)
   const code: string = paired.body.code
   const claims = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-    call(i % 2 === 0 ? a : b, { method: 'POST', url: `/v1/pair/${code}/claim`, headers: { 'x-agent-id': `claimer${i}` } })))
+    call(i % 2 === 0 ? a : b, { method: 'POST', url: `/v1/pair/${code}/claim`, headers: { 'x-agent-id': `claimer${i}` }, remoteAddress: `10.2.${i}.1` })))
   t.equal(claims.filter((r) => r.status === 200).length, 1, 'one winner')
   t.equal(claims.filter((r) => r.status === 404 && r.body.error === 'code_expired_or_used').length, 49, 'the rest find it spent')
   const status = await call(b, { method: 'GET', url: `/v1/sessions/${id}` })
   t.equal(status.body.agentCount, 2)
   const code2 = await call(a, { method: 'GET', url: `/v1/pair/${code}/status` })
   t.equal(code2.body.state, 'claimed')
+})
+
+t.test('the pairing failure budget is one count across both instances', async (t) => {
+  const { a, b } = await pair(t, { PAIR_FAILURES_MAX: '4' })
+  const guess = (app: typeof a, n: number, remoteAddress = '198.51.100.4') =>
+    call(app, { method: 'POST', url: `/v1/pair/WRONG-GUESS-${'23456789'[n]!.repeat(5)}/claim`, headers: { 'x-agent-id': 'guesser' }, remoteAddress })
+  const answers = []
+  for (let i = 0; i < 6; i++) answers.push((await guess(i % 2 === 0 ? a : b, i)).status)
+  t.same(answers, [404, 404, 404, 404, 429, 429], 'four failures in all, whichever instance took them')
+  const elsewhere = await guess(a, 7, '198.51.100.5')
+  t.equal(elsewhere.status, 404, 'and only for that address')
 })
 
 t.test('20 agents racing to join a session of 10 across both instances: exactly 10 get in', async (t) => {

@@ -10,6 +10,8 @@ export type StoreFactory = (limits: StoreLimits) => Promise<SessionStore> | Sess
 
 const limits: StoreLimits = { maxSessions: 1000, maxMessagesPerSession: 100 }
 const T0 = Date.now()
+/** Pending codes a session may hold, as the core passes it. */
+const MAX_PENDING = 10
 const key = (agentId: string) => hashSessionKey(`key-of-${agentId}`)
 const draft = (agentId: string, text: string): MessageDraft => ({ id: newMessageId(), agentId, text, verified: false, redactions: [] })
 
@@ -215,9 +217,9 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     const input = session({ maxAgents: 2, creatorAgentId: 'owner', creator: { agentId: 'owner', keyHash: key('owner') } })
     await store.create(input, T0)
     const record = { code: 'AMBER-OTTER-23456', sessionId: input.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
-    t.same(await store.createCode(record, T0), { ok: true })
-    t.same(await store.createCode(record, T0), { ok: false, reason: 'exists' })
-    t.same(await store.createCode({ ...record, code: 'AMBER-OTTER-33333', sessionId: newSessionId() }, T0), { ok: false, reason: 'session_not_found' })
+    t.same(await store.createCode(record, T0, MAX_PENDING), { ok: true })
+    t.same(await store.createCode(record, T0, MAX_PENDING), { ok: false, reason: 'exists' })
+    t.same(await store.createCode({ ...record, code: 'AMBER-OTTER-33333', sessionId: newSessionId() }, T0, MAX_PENDING), { ok: false, reason: 'session_not_found' })
     t.same(await store.claim(record.code, { agentId: 'owner', keyHash: key('owner') }, T0), { ok: false, reason: 'agent_id_taken' })
     t.equal((await store.getCode(record.code, T0))?.claimedAt, null, 'a failed join leaves the code pending')
     const won = await store.claim(record.code, { agentId: 'guest', keyHash: key('guest') }, T0 + 1_000)
@@ -236,7 +238,7 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
     await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)
     const record = { code: 'CEDAR-PLUM-44444', sessionId: input.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
-    await store.createCode(record, T0)
+    await store.createCode(record, T0, MAX_PENDING)
     t.same(await store.claim(record.code, { agentId: 'c', keyHash: key('c') }, T0), { ok: false, reason: 'session_full' })
     t.equal((await store.getCode(record.code, T0))?.claimedAt, null)
   })
@@ -246,7 +248,7 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     const input = session({ maxAgents: 50 })
     await store.create(input, T0)
     const record = { code: 'MAPLE-RIVER-55555', sessionId: input.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
-    await store.createCode(record, T0)
+    await store.createCode(record, T0, MAX_PENDING)
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => store.claim(record.code, { agentId: `agent${i}`, keyHash: key(`agent${i}`) }, T0)),
     )
@@ -260,18 +262,75 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     const input = session()
     await store.create(input, T0)
     const record = { code: 'OPAL-WOLF-66666', sessionId: input.id, expiresAt: T0 + 30_000, claimedAt: null, forgetAt: T0 + 3_630_000 }
-    await store.createCode(record, T0)
+    await store.createCode(record, T0, MAX_PENDING)
     t.same(await store.claim(record.code, { agentId: 'a', keyHash: key('a') }, T0 + 30_000), { ok: false, reason: 'code_expired_or_used' })
 
     const other = session()
     await store.create(other, T0)
     const second = { code: 'OPAL-WOLF-77777', sessionId: other.id, expiresAt: T0 + 600_000, claimedAt: null, forgetAt: T0 + 4_200_000 }
-    await store.createCode(second, T0)
+    await store.createCode(second, T0, MAX_PENDING)
     await store.sweep(T0 + 60_000)
     const after = await store.getCode(second.code, T0 + 60_000)
     t.ok(after && after.expiresAt <= T0 + 60_000, 'the code expires with its session')
     const claim = await store.claim(second.code, { agentId: 'a', keyHash: key('a') }, T0 + 60_000)
     t.notOk(claim.ok)
+  })
+
+  t.test('read and renew check a key digest when one is given, and change nothing when it is wrong', async (t) => {
+    const store = await open(t)
+    const input = session({ creatorAgentId: 'owner', creator: { agentId: 'owner', keyHash: key('owner') } })
+    await store.create(input, T0)
+    await store.append(input.id, draft('owner', 'hello'), undefined, T0)
+    const read = (keyHash: string | undefined, now: number) =>
+      store.read(input.id, { agentId: 'owner', after: -1, limit: 10, withMembers: true, ...(keyHash !== undefined ? { keyHash } : {}) }, now)
+    t.same(await read(key('someone else'), T0 + 5_000), { ok: false, reason: 'bad_key' })
+    t.equal((await store.status(input.id, T0 + 5_000))?.members[0]?.lastSeenAt, T0, 'a refused read does not count as seen')
+    const good = await read(key('owner'), T0 + 6_000)
+    t.ok(good.ok && good.messages.length === 1, 'the right key reads')
+    t.ok((await read(undefined, T0 + 7_000)).ok, 'no key given: no key checked')
+    t.same(await store.read(input.id, { agentId: 'nobody', after: -1, limit: 1, withMembers: false, keyHash: key('nobody') }, T0), { ok: false, reason: 'not_member' }, 'membership is checked first')
+
+    t.same(await store.renew(input.id, 'owner', 600, T0 + 8_000, key('someone else')), { ok: false, reason: 'bad_key' })
+    t.equal((await store.status(input.id, T0 + 8_000))?.session.ttlSeconds, 60, 'a refused renew changes nothing')
+    const renewed = await store.renew(input.id, 'owner', 600, T0 + 9_000, key('owner'))
+    t.ok(renewed.ok && renewed.session.ttlSeconds === 600 && renewed.session.expiresAt === T0 + 609_000)
+    t.ok((await store.renew(input.id, 'owner', undefined, T0 + 9_000)).ok, 'no key given: no key checked')
+    t.same(await store.renew(input.id, 'nobody', undefined, T0 + 9_000, key('nobody')), { ok: false, reason: 'not_member' })
+  })
+
+  t.test('a session holds at most maxPending pending codes; spent and expired ones make room', async (t) => {
+    const store = await open(t)
+    const input = session({ ttlSeconds: 3600 })
+    await store.create(input, T0)
+    const code = (n: number, expiresAt = T0 + 600_000) => ({ code: `LIME-KELP-${'2345678'[n % 7]!.repeat(4)}${'ABCDEFG'[n % 7]}`, sessionId: input.id, expiresAt, claimedAt: null, forgetAt: expiresAt + 3_600_000 })
+    t.same(await store.createCode(code(0, T0 + 30_000), T0, 3), { ok: true })
+    t.same(await store.createCode(code(1), T0, 3), { ok: true })
+    t.same(await store.createCode(code(2), T0, 3), { ok: true })
+    t.same(await store.createCode(code(3), T0, 3), { ok: false, reason: 'too_many' }, 'the fourth pending code is refused')
+    t.equal(await store.getCode(code(3).code, T0), null, 'and not stored')
+    t.same(await store.createCode(code(3), T0 + 30_000, 3), { ok: true }, 'an expired code makes room')
+    t.same(await store.createCode(code(4), T0 + 30_000, 3), { ok: false, reason: 'too_many' })
+    t.ok((await store.claim(code(1).code, { agentId: 'a', keyHash: key('a') }, T0 + 30_000)).ok)
+    t.same(await store.createCode(code(4), T0 + 30_000, 3), { ok: true }, 'a claimed code makes room')
+    t.same(await store.createCode(code(5), T0 + 30_000, 3), { ok: false, reason: 'too_many' })
+  })
+
+  t.test('attempts: counted per key in a window, taken back, atomic, forgotten after the window', async (t) => {
+    const store = await open(t)
+    const first = await store.countAttempt('pair:192.0.2.1', 60_000, T0)
+    t.same(first, { count: 1, resetAt: T0 + 60_000 })
+    t.same(await store.countAttempt('pair:192.0.2.1', 60_000, T0 + 1_000), { count: 2, resetAt: T0 + 60_000 }, 'the window runs from the first attempt')
+    t.same(await store.countAttempt('pair:192.0.2.2', 60_000, T0 + 1_000), { count: 1, resetAt: T0 + 61_000 }, 'each key has its own')
+    await store.uncountAttempt('pair:192.0.2.1', T0 + 2_000)
+    t.same(await store.countAttempt('pair:192.0.2.1', 60_000, T0 + 2_000), { count: 2, resetAt: T0 + 60_000 }, 'one taken back')
+    await store.uncountAttempt('pair:nobody', T0)
+    t.same(await store.countAttempt('pair:nobody', 60_000, T0), { count: 1, resetAt: T0 + 60_000 }, 'taking back from nothing leaves nothing below zero')
+    const racing = await Promise.all(Array.from({ length: 50 }, () => store.countAttempt('pair:2001:db8::/64', 60_000, T0)))
+    t.same(racing.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1), 'concurrent attempts each get their own count')
+    t.same(await store.countAttempt('pair:192.0.2.1', 60_000, T0 + 60_000), { count: 1, resetAt: T0 + 120_000 }, 'a new window after the old one ends')
+    await store.uncountAttempt('pair:192.0.2.2', T0 + 61_000)
+    await store.sweep(T0 + 61_000)
+    t.same(await store.countAttempt('pair:192.0.2.2', 60_000, T0 + 61_000), { count: 1, resetAt: T0 + 121_000 })
   })
 
   t.test('watch: message, member_removed and ended events, and unwatch', async (t) => {

@@ -149,6 +149,15 @@ function readValue(text: string, from: number, context: Context): Value | null {
   }
   const start = v
   const limit = Math.min(text.length, start + MAX_VALUE + 1)
+  // `<your key here>` is one placeholder even with spaces in it: read it to its '>' so the
+  // placeholder check sees all of it, not "<your".
+  if (c === C.Lt) {
+    for (let i = start + 1; i < limit; i++) {
+      const ch = text.charCodeAt(i)
+      if (ch === C.Lf || ch === C.Cr) break
+      if (ch === C.Gt) return { start, end: i + 1, next: i + 1, quoted: false }
+    }
+  }
   let i = start
   if (context === 'line') {
     while (i < limit && !isWhitespace(text.charCodeAt(i))) i++
@@ -167,6 +176,9 @@ function readValue(text: string, from: number, context: Context): Value | null {
     if (last === C.Dot || last === C.Comma || last === C.Semi || last === C.Bang || last === C.Question || last === C.Colon) end--
     else break
   }
+  // An ellipsis is not punctuation but elision ("ghp_...", "sk-..."): keep it, so the value
+  // reads as the placeholder it is.
+  if (text.slice(end, i).includes('..')) end = i
   // (An env or YAML comment needs a space before its "#", so the value has already ended.)
   return { start, end, next: i, quoted: false }
 }

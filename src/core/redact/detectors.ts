@@ -15,11 +15,18 @@ import { urlCredentialsDetector } from './url.js'
 /** Token characters with a dash: most vendors' base64url-ish alphabets. */
 const DASHED = 'A-Za-z0-9_-'
 
-/** GitHub's 2021 formats: 30 random base62 + a 6-digit base62 CRC-32 of them. */
-const githubChecksum = (body: string): boolean => hasBase62Crc32(body)
-/** ghu_/ghs_/ghr_ also exist in longer forms whose layout GitHub does not document: shape only. */
-const githubChecksumWhen36 = (body: string): boolean =>
-  body.length === 36 ? hasBase62Crc32(body) : !looksFake(body)
+/**
+ * GitHub's 2021 formats and npm's: 30 random base62 + a 6-digit base62 CRC-32 of them. The
+ * checksum adds confidence and never takes it away: a token of the exact shape is redacted
+ * whether or not it verifies (a mistyped or truncated real token is still a leak, and a scanner
+ * that trusts the checksum alone lets through every token a copy mangled). Only a body that is
+ * an obvious fake (`xxxx…`, `1234…`) and fails the checksum is left alone; one that verifies is
+ * redacted even then.
+ */
+const checksumOrShape = (body: string): boolean => hasBase62Crc32(body) || !looksFake(body)
+
+/** For shapes with no checksum and few random characters: a generated token holds a digit. */
+const hasDigit = (body: string): boolean => /[0-9]/.test(body) && !looksFake(body)
 
 /** A JWT's first segment must decode to a JOSE header, which rules out any other "eyJ…" string. */
 function isJoseHeader(jwt: string): boolean {
@@ -89,10 +96,10 @@ export const DETECTORS: readonly Detector[] = [
   }),
 
   // ── Code hosts ───────────────────────────────────────────────────────────────────────────
-  token({ type: 'github_pat', prefixes: ['ghp_'], body: '[A-Za-z0-9]{36}', validate: githubChecksum }),
-  token({ type: 'github_oauth_token', prefixes: ['gho_'], body: '[A-Za-z0-9]{36}', validate: githubChecksum }),
-  token({ type: 'github_app_token', prefixes: ['ghu_', 'ghs_'], body: '[A-Za-z0-9]{36,251}', validate: githubChecksumWhen36 }),
-  token({ type: 'github_refresh_token', prefixes: ['ghr_'], body: '[A-Za-z0-9]{36,251}', validate: githubChecksumWhen36 }),
+  token({ type: 'github_pat', prefixes: ['ghp_'], body: '[A-Za-z0-9]{36}', validate: checksumOrShape }),
+  token({ type: 'github_oauth_token', prefixes: ['gho_'], body: '[A-Za-z0-9]{36}', validate: checksumOrShape }),
+  token({ type: 'github_app_token', prefixes: ['ghu_', 'ghs_'], body: '[A-Za-z0-9]{36,251}', validate: checksumOrShape }),
+  token({ type: 'github_refresh_token', prefixes: ['ghr_'], body: '[A-Za-z0-9]{36,251}', validate: checksumOrShape }),
   token({ type: 'github_fine_grained_pat', prefixes: ['github_pat_'], body: '[A-Za-z0-9]{22}_[A-Za-z0-9]{59}' }),
   // GitLab 17+ "routable" tokens append ".<version>.<crc>"; older ones are 20 characters.
   token({ type: 'gitlab_pat', prefixes: ['glpat-'], body: '[A-Za-z0-9_-]{20,64}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9})?', alphabet: DASHED }),
@@ -163,9 +170,16 @@ export const DETECTORS: readonly Detector[] = [
     body: '(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,250}|[A-Za-z0-9]{32,64})',
     alphabet: DASHED,
   }),
-  token({ type: 'anthropic_api_key', prefixes: ['sk-ant-'], body: '(?:api|admin|oat|ort)[0-9]{2}-[A-Za-z0-9_-]{32,150}', alphabet: DASHED }),
+  token({ type: 'anthropic_api_key', prefixes: ['sk-ant-'], body: '(?:api|admin|oat|ort|sid)[0-9]{2}-[A-Za-z0-9_-]{32,150}', alphabet: DASHED }),
+  token({ type: 'langfuse_secret_key', prefixes: ['sk-lf-'], body: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', alphabet: DASHED }),
+  token({ type: 'elevenlabs_api_key', prefixes: ['sk_'], body: '[a-f0-9]{48}' }),
+  token({ type: 'cerebras_api_key', prefixes: ['csk-'], body: '[a-z0-9]{48}', alphabet: DASHED }),
+  token({ type: 'together_api_key', prefixes: ['tgp_v1_'], body: '[A-Za-z0-9_-]{40,48}', alphabet: DASHED }),
+  token({ type: 'pinecone_api_key', prefixes: ['pcsk_'], body: '[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,80}' }),
+  token({ type: 'tavily_api_key', prefixes: ['tvly-'], body: '(?:dev-|prod-)?[A-Za-z0-9]{32}', alphabet: DASHED }),
+  token({ type: 'firecrawl_api_key', prefixes: ['fc-'], body: '[a-f0-9]{32}', alphabet: DASHED }),
   token({ type: 'openrouter_api_key', prefixes: ['sk-or-v1-'], body: '[a-f0-9]{64}', alphabet: DASHED }),
-  token({ type: 'huggingface_token', prefixes: ['hf_'], body: '[A-Za-z0-9]{34,40}' }),
+  token({ type: 'huggingface_token', prefixes: ['hf_', 'api_org_'], body: '[A-Za-z0-9]{34,40}' }),
   token({ type: 'groq_api_key', prefixes: ['gsk_'], body: '[A-Za-z0-9]{48,56}' }),
   token({ type: 'replicate_api_token', prefixes: ['r8_'], body: '[A-Za-z0-9]{37,40}' }),
   token({ type: 'perplexity_api_key', prefixes: ['pplx-'], body: '[A-Za-z0-9]{40,56}', alphabet: DASHED }),
@@ -195,7 +209,7 @@ export const DETECTORS: readonly Detector[] = [
   contextual({ type: 'twilio_auth_token', anchors: ['twilio'], key: 'twilio', value: '[0-9a-f]{32}', alphabet: 'A-Za-z0-9' }),
 
   // ── Package registries and developer platforms ───────────────────────────────────────────
-  token({ type: 'npm_token', prefixes: ['npm_'], body: '[A-Za-z0-9]{36}', validate: hasBase62Crc32 }),
+  token({ type: 'npm_token', prefixes: ['npm_'], body: '[A-Za-z0-9]{36}', validate: checksumOrShape }),
   regexDetector({
     type: 'npmrc_auth_token',
     anchors: [':_authToken='],
@@ -267,6 +281,64 @@ export const DETECTORS: readonly Detector[] = [
     type: 'sentry_dsn',
     anchors: ['://'],
     pattern: /(?<![A-Za-z0-9+.-])https?:\/\/([0-9a-f]{32}(?::[0-9a-f]{32})?)@[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?\/(?:[A-Za-z0-9_-]{1,64}\/){0,4}[0-9]{1,20}(?![A-Za-z0-9])/dg,
+    group: 1,
+  }),
+
+  token({ type: 'postman_api_key', prefixes: ['PMAK-'], body: '[a-f0-9]{24}-[a-f0-9]{34}', alphabet: DASHED }),
+  token({ type: 'grafana_service_account_token', prefixes: ['glsa_'], body: '[A-Za-z0-9]{32}_[a-f0-9]{8}' }),
+  token({ type: 'grafana_cloud_token', prefixes: ['glc_'], body: '[A-Za-z0-9+/]{32,400}={0,2}', alphabet: 'A-Za-z0-9_+/=', before: DASHED }),
+  token({ type: 'databricks_token', prefixes: ['dapi'], body: '[a-f0-9]{32}(?:-[0-9])?', alphabet: DASHED }),
+  token({ type: 'dynatrace_api_token', prefixes: ['dt0c01.'], body: '[A-Z0-9]{24}\\.[A-Z0-9]{64}', alphabet: DASHED }),
+  token({ type: 'planetscale_token', prefixes: ['pscale_tkn_', 'pscale_pw_', 'pscale_oauth_'], body: '[A-Za-z0-9_-]{32,64}', alphabet: DASHED }),
+  token({ type: 'prefect_api_key', prefixes: ['pnu_'], body: '[A-Za-z0-9]{36}' }),
+  token({ type: 'readme_api_key', prefixes: ['rdme_'], body: '[a-z0-9]{70}' }),
+  token({ type: 'airtable_token', prefixes: ['pat'], body: '[A-Za-z0-9]{14}\\.[a-f0-9]{64}' }),
+  token({ type: 'clojars_token', prefixes: ['CLOJARS_'], body: '[a-z0-9]{60}' }),
+  token({ type: 'nuget_api_key', prefixes: ['oy2'], body: '[a-z0-9]{43}' }),
+  token({ type: 'artifactory_token', prefixes: ['AKCp'], body: '[A-Za-z0-9]{69}' }),
+  token({ type: 'figma_token', prefixes: ['figd_'], body: '[A-Za-z0-9_-]{40,44}', alphabet: DASHED }),
+  token({ type: 'sourcegraph_token', prefixes: ['sgp_'], body: '(?:[a-f0-9]{16}_)?[a-f0-9]{40}' }),
+  token({ type: 'buildkite_token', prefixes: ['bkua_'], body: '[a-f0-9]{40}' }),
+  token({ type: 'circleci_token', prefixes: ['CCIPAT_'], body: '[A-Za-z0-9]{22}_[a-f0-9]{40}' }),
+  token({ type: 'contentful_token', prefixes: ['CFPAT-'], body: '[A-Za-z0-9_-]{43}', alphabet: DASHED }),
+  token({ type: 'hubspot_token', prefixes: ['pat-na1-', 'pat-eu1-'], body: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', alphabet: DASHED }),
+  token({ type: 'posthog_personal_api_key', prefixes: ['phx_'], body: '[A-Za-z0-9]{43}' }),
+  token({ type: 'neon_api_key', prefixes: ['napi_'], body: '[a-z0-9]{64}' }),
+  token({ type: 'render_api_key', prefixes: ['rnd_'], body: '[A-Za-z0-9]{32}' }),
+  token({ type: 'flyio_token', prefixes: ['fo1_'], body: '[A-Za-z0-9_-]{43}', alphabet: DASHED }),
+  token({ type: 'netlify_token', prefixes: ['nfp_'], body: '[A-Za-z0-9]{36,44}' }),
+  token({ type: 'tailscale_key', prefixes: ['tskey-'], body: '(?:api|auth|client|webhook|scim)-[A-Za-z0-9]{8,24}-[A-Za-z0-9]{16,64}', alphabet: DASHED }),
+  token({ type: 'resend_api_key', prefixes: ['re_'], body: '[A-Za-z0-9]{8}_[A-Za-z0-9]{24}', validate: hasDigit }),
+  token({ type: 'shippo_api_token', prefixes: ['shippo_live_', 'shippo_test_'], body: '[a-f0-9]{40}' }),
+  token({ type: 'duffel_api_token', prefixes: ['duffel_live_', 'duffel_test_'], body: '[A-Za-z0-9_-]{43}', alphabet: DASHED }),
+  token({ type: 'easypost_api_key', prefixes: ['EZAK', 'EZTK'], body: '[A-Za-z0-9]{54}' }),
+  token({ type: 'flutterwave_secret_key', prefixes: ['FLWSECK_TEST-', 'FLWSECK-'], body: '[a-f0-9]{32}-X', alphabet: DASHED }),
+  token({ type: 'frameio_token', prefixes: ['fio-u-'], body: '[A-Za-z0-9_=-]{64}', alphabet: 'A-Za-z0-9_=-', before: DASHED }),
+  token({ type: 'infracost_api_token', prefixes: ['ico-'], body: '[A-Za-z0-9]{32}', alphabet: DASHED }),
+  token({ type: 'scalingo_api_token', prefixes: ['tk-us-'], body: '[A-Za-z0-9_-]{48}', alphabet: DASHED }),
+  token({ type: 'adobe_client_secret', prefixes: ['p8e-'], body: '[A-Za-z0-9]{32}', alphabet: DASHED }),
+  token({ type: 'alibaba_access_key_id', prefixes: ['LTAI'], body: '[A-Za-z0-9]{20}' }),
+  token({ type: 'tencent_secret_id', prefixes: ['AKID'], body: '[A-Za-z0-9]{32}' }),
+  token({ type: 'openshift_token', prefixes: ['sha256~'], body: '[A-Za-z0-9_-]{43}', alphabet: DASHED }),
+  token({ type: 'onepassword_service_account_token', prefixes: ['ops_eyJ'], body: '[A-Za-z0-9+/_=-]{250,4096}', alphabet: 'A-Za-z0-9_+/=-', before: DASHED }),
+  token({ type: 'mapbox_secret_token', prefixes: ['sk.eyJ'], body: '[A-Za-z0-9_-]{50,500}\\.[A-Za-z0-9_-]{22}', alphabet: DASHED }),
+  token({ type: 'dropbox_access_token', prefixes: ['sl.u.', 'sl.'], body: '[A-Za-z0-9_-]{130,1500}', alphabet: DASHED }),
+  token({ type: 'cloudflare_origin_ca_key', prefixes: ['v1.0-'], body: '[a-f0-9]{24}-[a-f0-9]{146}', alphabet: DASHED }),
+  regexDetector({
+    type: 'maxmind_license_key',
+    anchors: ['_mmk'],
+    pattern: /(?<![A-Za-z0-9_])[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk(?![A-Za-z0-9_])/g,
+  }),
+  regexDetector({
+    type: 'teams_webhook_url',
+    anchors: ['/webhookb2/'],
+    pattern: /\.webhook\.office\.com\/webhookb2\/([A-Za-z0-9@-]{36,80}\/IncomingWebhook\/[a-f0-9]{32}\/[A-Za-z0-9-]{36}(?:\/[A-Za-z0-9_-]{20,80})?)(?![A-Za-z0-9_-])/dg,
+    group: 1,
+  }),
+  regexDetector({
+    type: 'zapier_webhook_url',
+    anchors: ['hooks.zapier.com'],
+    pattern: /hooks\.zapier\.com\/hooks\/catch\/([0-9]{4,12}\/[A-Za-z0-9]{5,12})(?![A-Za-z0-9])/dg,
     group: 1,
   }),
 

@@ -1,7 +1,7 @@
 import { pollSchema, sendSchema } from '../../core/inputs.js'
 import { type App, type RouteContext, typed } from '../context.js'
 import { HeldPoll } from '../held-poll.js'
-import { agentHeaders, agentKeyHeaders, errors, page, sent, sessionParams } from '../schemas.js'
+import { agentKeyHeaders, errors, page, sent, sessionParams } from '../schemas.js'
 import { iso, pageView } from '../views.js'
 
 /** Messages: send and poll. The hot path: parse, one core call, shape the reply. */
@@ -36,14 +36,16 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
     schema: {
       summary: 'Poll messages after a cursor',
       params: sessionParams,
-      headers: agentHeaders,
+      headers: agentKeyHeaders,
       querystring: pollSchema,
-      response: { 200: page, ...errors(403, 404) },
+      response: { 200: page, ...errors(401, 403, 404) },
     },
   }, (request, reply) => {
     // The query as parsed is what the core reads; it ignores `wait`, and the request keeps the
-    // object for its whole life anyway, so a long-poll holds no copy.
-    const query = request.query
+    // object for its whole life anyway, so a long-poll holds no copy. Only a poll that shows a
+    // key (REQUIRE_KEY_FOR_READS) pays for one, to carry it.
+    const key = request.headers['x-session-key']
+    const query = key === undefined ? request.query : { ...request.query, sessionKey: key }
     if (!query.wait) return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
 
     // Long-poll: the reply is sent when the core answers the HeldPoll, not by a returned promise.

@@ -39,7 +39,7 @@ export function pageRoutes(app: App, { pairing, config }: RouteContext): void {
     const base = publicBase(config, request)
     let reason: GoneReason = 'unknown'
     try {
-      const status = await pairing.status(request.params.code)
+      const status = await pairing.status(request.params.code, request.ip)
       if (status.state === 'pending') {
         const input = { base, code: status.code, expiresAt: iso(status.expiresAt) }
         return sendPage(request, reply, 200, () => pairingMarkdown(input), () => pairingHtml(input))

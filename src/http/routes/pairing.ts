@@ -11,7 +11,7 @@ export function pairingRoutes(app: App, { pairing, config }: RouteContext): void
     schema: {
       summary: 'Make a pairing code for a session',
       body: z.object({ sessionId: z.string().max(256) }),
-      response: { 201: paired, ...errors(404) },
+      response: { 201: paired, ...errors(404, 409) },
     },
   }, async (request, reply) => {
     const record = await pairing.create(request.body.sessionId)
@@ -30,7 +30,7 @@ export function pairingRoutes(app: App, { pairing, config }: RouteContext): void
       response: { 200: claimed, ...errors(404, 409) },
     },
   }, async (request) => {
-    const result = await pairing.claim(request.params.code, request.headers['x-agent-id'])
+    const result = await pairing.claim(request.params.code, request.headers['x-agent-id'], request.ip)
     return {
       sessionId: result.session.id,
       status: 'claimed' as const,
@@ -47,7 +47,7 @@ export function pairingRoutes(app: App, { pairing, config }: RouteContext): void
       response: { 200: codeStatus, ...errors(404) },
     },
   }, async (request) => {
-    const status = await pairing.status(request.params.code)
+    const status = await pairing.status(request.params.code, request.ip)
     return { code: status.code, state: status.state, expiresAt: iso(status.expiresAt) }
   })
 }

@@ -71,12 +71,12 @@ export function sessionRoutes(app: App, { sessions, config }: RouteContext): voi
     schema: {
       summary: 'Renew a session (optionally with a new ttl)',
       params: sessionParams,
-      headers: agentHeaders,
+      headers: agentKeyHeaders,
       body: renewSchema(config.limits).nullish(),
-      response: { 200: renewed, ...errors(403, 404) },
+      response: { 200: renewed, ...errors(401, 403, 404) },
     },
   }, async (request) => {
-    const { session, agents } = await sessions.renew(request.params.id, request.headers['x-agent-id'], request.body?.ttl)
+    const { session, agents } = await sessions.renew(request.params.id, request.headers['x-agent-id'], request.body?.ttl, request.headers['x-session-key'])
     return {
       sessionId: session.id,
       state: 'active' as const,

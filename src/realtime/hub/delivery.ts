@@ -122,7 +122,7 @@ export class Pump {
     let page: Page
     try {
       // Nothing handed over yet is -1: read from the start, greeting included.
-      page = await this.#host.sessions.poll(this.channelId, this.agent.agentId, { after: this.#sent, limit: PAGE })
+      page = await this.#host.sessions.poll(this.channelId, this.agent.agentId, { after: this.#sent, limit: PAGE, sessionKey: this.state.sessionKey })
     } catch (err) {
       if (!this.#stopped) this.#host.readFailed(this, err)
       return

@@ -241,7 +241,8 @@ async function endChat(ctx: HubContext, connection: Connection, agentId: string,
   const channelId = frame.channel_id
   if (ctx.channels.get(channelId)?.ended) throw new HubError('channel_ended')
   // Members only; and the end's place in the channel is its last cursor now.
-  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1 })
+  const sessionKey = ctx.registry.agent(agentId)?.channels.get(channelId)?.sessionKey
+  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1, sessionKey })
   const channel = ctx.channels.ensure(channelId)
   if (channel.ended) throw new HubError('channel_ended')
   const mark = { by: agentId, reason: frame.reason ?? 'Chat ended', cursor: head.nextCursor }
@@ -254,14 +255,16 @@ async function endChat(ctx: HubContext, connection: Connection, agentId: string,
 async function history(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_history'>): Promise<void> {
   const channelId = frame.channel_id ?? serviceChannel(ctx, agentId, frame.service_id!, frame.target_agent)
   const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT
-  // Members only (the core's poll says so); the newest cursor, then the oldest still held.
-  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1 })
+  // Members only (the core's poll says so, and with REQUIRE_KEY_FOR_READS the key the hub holds
+  // for the agent in this channel); the newest cursor, then the oldest still held.
+  const sessionKey = ctx.registry.agent(agentId)?.channels.get(channelId)?.sessionKey
+  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1, sessionKey })
   const last = head.nextCursor
-  const first = await ctx.sessions.poll(channelId, agentId, { limit: 1 })
+  const first = await ctx.sessions.poll(channelId, agentId, { limit: 1, sessionKey })
   const oldest = first.messages[0]?.cursor
   const total = oldest === undefined ? 0 : last - oldest + 1
   const after = last - limit
-  const page = total === 0 ? [] : (await ctx.sessions.poll(channelId, agentId, { ...(after >= 0 ? { after } : {}), limit })).messages
+  const page = total === 0 ? [] : (await ctx.sessions.poll(channelId, agentId, { ...(after >= 0 ? { after } : {}), limit, sessionKey })).messages
   const serviceId = ctx.channels.get(channelId)?.serviceId
   const messages: MessageBody[] = []
   let bytes = 0

@@ -4,15 +4,17 @@ import { createHash } from 'node:crypto'
  * The Lua the Redis store runs. Every multi-key step is one script, so it runs as one indivisible
  * step on the Redis server however many Nexus instances race.
  *
- * Two families, and no script ever touches both (so each runs on one hash slot of a Cluster):
+ * Three families, and no script ever touches two (so each runs on one hash slot of a Cluster):
  *
  * - Session scripts: KEYS are the keys of one session, all tagged `{<sessionId>}`:
- *   KEYS[1] the session hash, KEYS[2] the message list, KEYS[3] (pairing only) a code record.
+ *   KEYS[1] the session hash, KEYS[2] the message list, KEYS[3] (pairing only) a code record,
+ *   KEYS[4] (pairing only) the session's pending codes (sorted set code → expiresAt).
  *   ARGV[1] the session's event channel, ARGV[2] now (epoch ms), ARGV[3] the expiry margin (ms),
  *   then the script's own arguments from ARGV[4].
  * - Global scripts: KEYS are the bookkeeping keys tagged `{global}`: KEYS[1] the session index
  *   (sorted set id → expiresAt), KEYS[2] members per session (hash id → count), KEYS[3] the agent
  *   counter, KEYS[4] the message counter.
+ * - Attempt scripts: KEYS[1] one attempt counter (a hash: n the count, r when its window ends).
  *
  * The session hash holds: ttl, max (maxAgents), cr (creator, '' for none), ca (createdAt), exp
  * (expiresAt), last (lastCursor), first (cursor of the list's head), drop (droppedThrough), n
@@ -150,11 +152,13 @@ redis.call('PUBLISH', CH, 'm:' .. cursor)
 return {'ok', record()}
 `
 
-/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'). */
+/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'), key digest ('' when none is required). */
 const read = `
 if not live() then return {'session_not_found'} end
 local agent = ARGV[4]
-if redis.call('HEXISTS', H, 'k:' .. agent) == 0 then return {'not_member'} end
+local key = redis.call('HGET', H, 'k:' .. agent)
+if not key then return {'not_member'} end
+if ARGV[8] ~= '' and ARGV[8] ~= key then return {'bad_key'} end
 redis.call('HSET', H, 's:' .. agent, ARGV[2])
 local v = redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'first', 'drop')
 local last, first = tonumber(v[6]), tonumber(v[7])
@@ -171,10 +175,12 @@ if ARGV[7] == '1' then list = members() end
 return {'ok', {v[1], v[2], v[3], v[4], v[5], v[6]}, start, more, first, tonumber(v[8]), messages, list}
 `
 
-/** ARGV[4..]: agent, ttl seconds ('' to keep). */
+/** ARGV[4..]: agent, ttl seconds ('' to keep), key digest ('' when none is required). */
 const renew = `
 if not live() then return {'session_not_found'} end
-if redis.call('HEXISTS', H, 'k:' .. ARGV[4]) == 0 then return {'not_member'} end
+local key = redis.call('HGET', H, 'k:' .. ARGV[4])
+if not key then return {'not_member'} end
+if ARGV[6] ~= '' and ARGV[6] ~= key then return {'bad_key'} end
 if ARGV[5] ~= '' then redis.call('HSET', H, 'ttl', ARGV[5]) end
 slide()
 return {'ok', record(), members()}
@@ -215,13 +221,21 @@ end
 return removed
 `
 
-/** KEYS[3] the code record. ARGV[4..]: expiresAt, forgetAt. */
+/**
+ * KEYS[3] the code record, KEYS[4] the pending codes. ARGV[4..]: expiresAt, forgetAt, the code,
+ * the most pending codes the session may hold.
+ */
 const createCode = `
 if not live() then return 'session_not_found' end
-local C = KEYS[3]
+local C, P = KEYS[3], KEYS[4]
+redis.call('ZREMRANGEBYSCORE', P, '-inf', ARGV[2])
+if redis.call('ZCARD', P) >= tonumber(ARGV[7]) then return 'too_many' end
 if redis.call('EXISTS', C) == 1 then return 'exists' end
 redis.call('HSET', C, 'exp', ARGV[4], 'cl', '', 'fg', ARGV[5])
 redis.call('PEXPIREAT', C, int(tonumber(ARGV[5]) + margin))
+redis.call('ZADD', P, ARGV[4], ARGV[6])
+local latest = redis.call('ZRANGE', P, -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', P, int(tonumber(latest[2]) + margin))
 return 'ok'
 `
 
@@ -240,7 +254,10 @@ end
 return rec
 `
 
-/** KEYS[3] the code record. ARGV[4..]: agent, key digest. Exactly one claim of a code wins; a failed join spends nothing. */
+/**
+ * KEYS[3] the code record, KEYS[4] the pending codes. ARGV[4..]: agent, key digest, the code.
+ * Exactly one claim of a code wins; a failed join spends nothing.
+ */
 const claim = `
 local C = KEYS[3]
 local rec = redis.call('HMGET', C, 'exp', 'cl', 'fg')
@@ -253,6 +270,7 @@ end
 local n, refused = admit(ARGV[4], ARGV[5])
 if not n then return {refused} end
 redis.call('HSET', C, 'cl', ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[6])
 return {'ok', record(), n}
 `
 
@@ -361,6 +379,33 @@ end
 return {active, agents, tonumber(redis.call('GET', G) or '0')}
 `
 
+const ATTEMPT_PRELUDE = `
+local K = KEYS[1]
+local now = tonumber(ARGV[1])
+local function int(x) return string.format('%d', x) end
+`
+
+/** Counts an attempt, starting a new window when none is running. ARGV: now, windowMs, margin. Answers {count, resetAt}. */
+const countAttempt = `
+local v = redis.call('HMGET', K, 'n', 'r')
+local n, r = tonumber(v[1] or '0'), tonumber(v[2] or '0')
+if r <= now then
+  n = 0
+  r = now + tonumber(ARGV[2])
+end
+n = n + 1
+redis.call('HSET', K, 'n', n, 'r', int(r))
+redis.call('PEXPIREAT', K, int(r + tonumber(ARGV[3])))
+return {n, r}
+`
+
+/** Takes one attempt back from the running window. ARGV: now. */
+const uncountAttempt = `
+local v = redis.call('HMGET', K, 'n', 'r')
+if v[1] and tonumber(v[2]) > now and tonumber(v[1]) > 0 then redis.call('HINCRBY', K, 'n', -1) end
+return 1
+`
+
 export interface Script {
   name: string
   lua: string
@@ -382,13 +427,15 @@ export const scripts = {
   renew: script('renew', SESSION_PRELUDE, renew, 2),
   leave: script('leave', SESSION_PRELUDE, leave, 2),
   removeIdle: script('removeIdle', SESSION_PRELUDE, removeIdle, 2),
-  createCode: script('createCode', SESSION_PRELUDE, createCode, 3),
+  createCode: script('createCode', SESSION_PRELUDE, createCode, 4),
   getCode: script('getCode', SESSION_PRELUDE, getCode, 3),
-  claim: script('claim', SESSION_PRELUDE, claim, 3),
+  claim: script('claim', SESSION_PRELUDE, claim, 4),
   end: script('end', SESSION_PRELUDE, end, 2),
   reserve: script('reserve', GLOBAL_PRELUDE, reserve, 4),
   release: script('release', GLOBAL_PRELUDE, release, 4),
   account: script('account', GLOBAL_PRELUDE, account, 4),
   sweep: script('sweep', GLOBAL_PRELUDE, sweep, 4),
   stats: script('stats', GLOBAL_PRELUDE, stats, 4),
+  countAttempt: script('countAttempt', ATTEMPT_PRELUDE, countAttempt, 1),
+  uncountAttempt: script('uncountAttempt', ATTEMPT_PRELUDE, uncountAttempt, 1),
 } as const satisfies Record<string, Script>

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { builtinTypes, createRedactor } from '../../../src/core/redact/index.js'
+import * as checksum from '../../../src/core/redact/checksum.js'
 import { CONTEXTS, embed, makeFakes, rand, checksummedBody } from './fakes.js'
 
 const redactor = createRedactor()
@@ -58,11 +59,19 @@ t.test('a token inside a key=value is named by its own format, not the key', asy
     { text: 'https://x-access-token:[REDACTED:github_pat]@github.com/o/r.git', redactions: ['github_pat'] })
 })
 
-t.test('a GitHub-shaped value with a wrong checksum under a token key is still a token', async (t) => {
+t.test('a checksum adds confidence, never removes it', async (t) => {
   const body = checksummedBody()
   const bad = 'gh' + 'p_' + body.slice(0, -1) + (body.endsWith('Z') ? 'Y' : 'Z')
-  t.same(redactor.redactText(`GITHUB_TOKEN=${bad}`), { text: 'GITHUB_TOKEN=[REDACTED:token]', redactions: ['token'] })
-  t.same(redactor.redactText(`the docs show ${bad} as an example`).redactions, [])
+  t.same(redactor.redactText(`GITHUB_TOKEN=${bad}`), { text: 'GITHUB_TOKEN=[REDACTED:github_pat]', redactions: ['github_pat'] },
+    'the exact shape with a wrong checksum is still that vendor\'s token')
+  t.same(redactor.redactText(`the docs show ${bad} as an example`).redactions, ['github_pat'], 'bare, too')
+  const fake = 'gh' + 'p_' + 'x'.repeat(36)
+  t.same(redactor.redactText(fake).redactions, [], 'an obvious fake with no valid checksum is left alone')
+  // A body that looks fake but carries a valid checksum was issued that way: redacted.
+  const patterned = 'abcdefghijklmnopqrstuvwxyz0123'
+  const { crc32, base62 } = checksum
+  const verified = 'gh' + 'p_' + patterned + base62(crc32(patterned), 6)
+  t.same(redactor.redactText(verified).redactions, ['github_pat'], 'a verified checksum outweighs a fake-looking body')
 })
 
 t.test('a private key with no END line is redacted to the end of the text', async (t) => {

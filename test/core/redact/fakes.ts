@@ -75,6 +75,12 @@ export function checksummedBody(): string {
   return random + base62(crc32(random))
 }
 
+/** The same shape with its last checksum digit changed: a mistyped or mangled real token. */
+export function badChecksumBody(): string {
+  const body = checksummedBody()
+  return body.slice(0, -1) + (body.endsWith('a') ? 'b' : 'a')
+}
+
 export function b64url(s: string): string {
   return Buffer.from(s).toString('base64url')
 }
@@ -155,6 +161,11 @@ export function makeFakes(): Fake[] {
     bare('github_app_token', gh('u')),
     bare('github_app_token', gh('s')),
     bare('github_refresh_token', gh('r')),
+    // A checksum adds confidence, never removes it: a wrong one is still redacted.
+    bare('github_pat', 'gh' + 'p_' + badChecksumBody()),
+    bare('github_oauth_token', 'gh' + 'o_' + badChecksumBody()),
+    bare('github_app_token', 'gh' + 's_' + badChecksumBody()),
+    bare('github_app_token', 'gh' + 's_' + rand(120)),
     bare('github_fine_grained_pat', 'github' + '_pat_' + rand(22) + '_' + rand(59)),
     bare('gitlab_pat', 'gl' + 'pat-' + rand(20)),
     bare('gitlab_runner_token', 'gl' + 'rt-' + rand(20)),
@@ -190,6 +201,20 @@ export function makeFakes(): Fake[] {
     bare('openai_api_key', 'sk-' + 'proj-' + rand(156, B64URL) + rand(1)),
     bare('openai_api_key', 'sk-' + rand(20) + 'T3Blbk' + 'FJ' + rand(20)),
     bare('anthropic_api_key', 'sk-' + 'ant-api03-' + rand(93, B64URL) + 'AA'),
+    bare('anthropic_api_key', 'sk-' + 'ant-admin01-' + rand(93, B64URL) + 'AA'),
+    bare('anthropic_api_key', 'sk-' + 'ant-sid01-' + rand(93, B64URL) + 'AA'),
+    bare('openai_api_key', 'sk-' + 'svcacct-' + rand(74, B64URL) + rand(1)),
+    bare('openai_api_key', 'sk-' + 'admin-' + rand(74, B64URL) + rand(1)),
+    bare('openai_api_key', 'sk-' + rand(32, HEX)),
+    bare('langfuse_secret_key', 'sk-' + 'lf-' + uuid()),
+    bare('elevenlabs_api_key', 's' + 'k_' + rand(48, HEX)),
+    bare('cerebras_api_key', 'cs' + 'k-' + rand(48, LOWER + DIGITS)),
+    bare('together_api_key', 'tgp' + '_v1_' + rand(43, B64URL).replace(/[-_]$/, 'q')),
+    bare('pinecone_api_key', 'pc' + 'sk_' + rand(5) + '_' + rand(64)),
+    bare('tavily_api_key', 'tv' + 'ly-' + rand(32)),
+    bare('tavily_api_key', 'tv' + 'ly-dev-' + rand(32)),
+    bare('firecrawl_api_key', 'f' + 'c-' + rand(32, HEX)),
+    bare('huggingface_token', 'api' + '_org_' + rand(34, UPPER + LOWER)),
     bare('openrouter_api_key', 'sk-' + 'or-v1-' + rand(64, HEX)),
     bare('huggingface_token', 'h' + 'f_' + rand(34, UPPER + LOWER)),
     bare('groq_api_key', 'gs' + 'k_' + rand(52)),
@@ -212,6 +237,7 @@ export function makeFakes(): Fake[] {
 
     // Registries and platforms
     bare('npm_token', 'np' + 'm_' + checksummedBody()),
+    bare('npm_token', 'np' + 'm_' + badChecksumBody()),
     (() => { const u = uuid(); return within('npmrc_auth_token', `//registry.npmjs.org/:_authToken=${u}`, u) })(),
     bare('pypi_token', 'pyp' + 'i-AgEIcHlwaS5vcmc' + rand(70)),
     bare('rubygems_api_key', 'rubygems' + '_' + rand(48, HEX)),
@@ -237,6 +263,54 @@ export function makeFakes(): Fake[] {
     (() => { const k = rand(40); return within('cloudflare_api_token', `CLOUDFLARE_API_TOKEN=${k}`, k) })(),
     bare('sentry_auth_token', 'sntr' + 'ys_' + rand(120, ALNUM + '_') + rand(1)),
     bare('sentry_auth_token', 'sntr' + 'yu_' + rand(64, HEX)),
+    bare('postman_api_key', 'PM' + 'AK-' + rand(24, HEX) + '-' + rand(34, HEX)),
+    bare('grafana_service_account_token', 'gl' + 'sa_' + rand(32) + '_' + rand(8, HEX)),
+    bare('grafana_cloud_token', 'gl' + 'c_' + b64url(JSON.stringify({ o: rand(7, DIGITS), n: 'stack-' + rand(6, DIGITS), k: rand(24) })).replace(/[-_]/g, 'A')),
+    bare('databricks_token', 'da' + 'pi' + rand(32, HEX)),
+    bare('databricks_token', 'da' + 'pi' + rand(32, HEX) + '-2'),
+    bare('dynatrace_api_token', 'dt0' + 'c01.' + rand(24, UPPER + DIGITS) + '.' + rand(64, UPPER + DIGITS)),
+    bare('planetscale_token', 'pscale' + '_tkn_' + rand(43)),
+    bare('planetscale_token', 'pscale' + '_pw_' + rand(43)),
+    bare('prefect_api_key', 'pn' + 'u_' + rand(36)),
+    bare('readme_api_key', 'rd' + 'me_' + rand(70, LOWER + DIGITS)),
+    bare('airtable_token', 'pa' + 't' + rand(14) + '.' + rand(64, HEX)),
+    bare('clojars_token', 'CLO' + 'JARS_' + rand(60, LOWER + DIGITS)),
+    bare('nuget_api_key', 'o' + 'y2' + rand(43, LOWER + DIGITS)),
+    bare('artifactory_token', 'AK' + 'Cp' + rand(69)),
+    bare('figma_token', 'fi' + 'gd_' + rand(40, B64URL).replace(/[-_]$/, 'q')),
+    bare('sourcegraph_token', 'sg' + 'p_' + rand(40, HEX)),
+    bare('sourcegraph_token', 'sg' + 'p_' + rand(16, HEX) + '_' + rand(40, HEX)),
+    bare('buildkite_token', 'bk' + 'ua_' + rand(40, HEX)),
+    bare('circleci_token', 'CCI' + 'PAT_' + rand(22) + '_' + rand(40, HEX)),
+    bare('contentful_token', 'CF' + 'PAT-' + rand(43, B64URL).replace(/[-_]$/, 'q')),
+    bare('hubspot_token', 'pa' + 't-na1-' + uuid()),
+    bare('posthog_personal_api_key', 'ph' + 'x_' + rand(43)),
+    bare('neon_api_key', 'na' + 'pi_' + rand(64, LOWER + DIGITS)),
+    bare('render_api_key', 'rn' + 'd_' + rand(32)),
+    bare('flyio_token', 'fo' + '1_' + rand(43, B64URL).replace(/[-_]$/, 'q')),
+    bare('netlify_token', 'nf' + 'p_' + rand(40)),
+    bare('tailscale_key', 'tskey' + '-auth-k' + rand(10) + 'CNTRL-' + rand(33)),
+    bare('tailscale_key', 'tskey' + '-api-k' + rand(10) + 'CNTRL-' + rand(33)),
+    bare('resend_api_key', 'r' + 'e_' + rand(7) + rand(1, DIGITS) + '_' + rand(23) + rand(1, DIGITS)),
+    bare('shippo_api_token', 'shippo' + '_live_' + rand(40, HEX)),
+    bare('duffel_api_token', 'duffel' + '_test_' + rand(43, B64URL).replace(/[-_]$/, 'q')),
+    bare('easypost_api_key', 'EZ' + 'AK' + rand(54)),
+    bare('flutterwave_secret_key', 'FLW' + 'SECK_TEST-' + rand(32, HEX) + '-X'),
+    bare('frameio_token', 'fio' + '-u-' + rand(64, B64URL).replace(/[-_]$/, 'q')),
+    bare('infracost_api_token', 'ic' + 'o-' + rand(32)),
+    bare('scalingo_api_token', 'tk' + '-us-' + rand(48, B64URL).replace(/[-_]$/, 'q')),
+    bare('adobe_client_secret', 'p8' + 'e-' + rand(32)),
+    bare('alibaba_access_key_id', 'LT' + 'AI' + rand(20)),
+    bare('tencent_secret_id', 'AK' + 'ID' + rand(32)),
+    bare('openshift_token', 'sha256' + '~' + rand(43, B64URL).replace(/[-_]$/, 'q')),
+    bare('onepassword_service_account_token', 'op' + 's_' + b64url(JSON.stringify({ signInAddress: 'my.1password.com', userAuth: { method: 'SRPg-4096', alg: 'PBES2g-HS256', iterations: 650000, salt: rand(22) }, email: rand(12, LOWER) + '@1passwordserviceaccounts.com', srpX: rand(64, HEX), muk: { alg: 'A256GCM', ext: true, k: rand(43), key_ops: ['encrypt', 'decrypt'], kty: 'oct', kid: 'mp' } }))),
+    bare('mapbox_secret_token', 's' + 'k.' + b64url(JSON.stringify({ u: rand(10, LOWER), a: rand(25, LOWER + DIGITS) })) + '.' + rand(22, B64URL).replace(/[-_]$/, 'q')),
+    bare('dropbox_access_token', 's' + 'l.' + rand(138, B64URL).replace(/[-_]$/, 'q')),
+    bare('dropbox_access_token', 's' + 'l.u.' + rand(400, B64URL).replace(/[-_]$/, 'q')),
+    bare('cloudflare_origin_ca_key', 'v1' + '.0-' + rand(24, HEX) + '-' + rand(146, HEX)),
+    bare('maxmind_license_key', rand(6) + '_' + rand(29) + '_m' + 'mk'),
+    (() => { const p = `${uuid()}@${uuid()}/IncomingWebhook/${rand(32, HEX)}/${uuid()}`; return within('teams_webhook_url', `https://contoso.webhook.office.com/webhookb2/${p}`, p) })(),
+    (() => { const p = `${rand(7, DIGITS)}/${rand(6, LOWER + DIGITS)}`; return within('zapier_webhook_url', `https://hooks.zapier.com/hooks/catch/${p}/`, p) })(),
     within('sentry_dsn', `https://${dsnKey}@o${rand(6, DIGITS)}.ingest.sentry.io/${rand(7, DIGITS)}`, dsnKey),
 
     // Keys and signed tokens

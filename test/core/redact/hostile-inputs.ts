@@ -50,6 +50,11 @@ export function makeHostileInputs(): Array<{ name: string; text: string }> {
     { name: 'Discord-ish dots', text: repeatTo('MTIzNDU2Nzg5MDEyMzQ1Njc4.') },
     { name: 'anchor soup', text: repeatTo('gh' + 'p_ sk- xoxb- AIza eyJ :// -----BEGIN password= token: Authorization: Bearer Basic -u AC SK ') },
     { name: 'earlier markers next to secrets', text: repeatTo('[REDACTED:password] password=abc12345x https://[REDACTED:x]@h ') },
+    { name: 'pat + dots repeated (the Airtable prefix is a common word)', text: repeatTo('pat' + 'AbCdEfGh123456.') },
+    { name: 'sl. + 1 MB of base64url', text: 's' + 'l.' + repeatTo(alnumRun) },
+    { name: 'new prefixes glued', text: repeatTo('da' + 'pi' + 'fc-' + 're_' + 'sk_' + 'ico-' + 'v1.0-' + 'sha256~' + 'glc_' + 'ops_eyJ') },
+    { name: 'Teams webhook openings repeated', text: repeatTo('x.webhook.office.com/webhookb2/' + 'a'.repeat(40) + '/IncomingWebhook/') },
+    { name: '<your key here> unterminated', text: 'api_key=' + repeatTo('<your key ') },
     { name: 'long line of words', text: repeatTo('the quick brown fox jumps over the lazy dog ') },
   ]
 }

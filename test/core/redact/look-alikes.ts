@@ -2,7 +2,7 @@
 // placeholders from documentation, code that mentions passwords. None may be touched.
 
 import { randomBytes, randomUUID } from 'node:crypto'
-import { ALNUM, B64URL, DIGITS, HEX, UPPER, checksummedBody, rand } from './fakes.js'
+import { ALNUM, B64URL, DIGITS, HEX, UPPER, rand } from './fakes.js'
 
 const NANOID = B64URL
 const PAIRING = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
@@ -19,9 +19,6 @@ export function makeLookAlikes(): string[] {
   const messageId = 'msg_' + rand(21, NANOID)
   const sha1 = rand(40, HEX)
   const sha256 = rand(64, HEX)
-  // A GitHub-shaped token whose checksum is wrong: a doc example, not an issued token.
-  const goodBody = checksummedBody()
-  const badBody = goodBody.slice(0, -1) + (goodBody.endsWith('a') ? 'b' : 'a')
   return [
     // This service's own identifiers.
     `session ${sessionId} is ready`,
@@ -96,11 +93,38 @@ export function makeLookAlikes(): string[] {
     'secret: changeme',
     'password = "password"',
     'password: "<your-password>"',
+    // The placeholders docs and READMEs print where a key goes.
+    'OPENAI_API_KEY=<your key here>',
+    'api_key: <your key here>',
+    'Authorization: Bearer <your key here>',
+    '"apiKey": "YOUR_API_KEY"',
+    'ANTHROPIC_API_KEY=your-anthropic-key',
+    'export GITHUB_TOKEN=ghp_...',
+    'export GITHUB_TOKEN=gh' + 'p_xxxxxxxxxxxxxxxxxxxx…',
+    'OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+    'sk-' + 'x'.repeat(48),
+    'sk-' + 'proj-' + 'x'.repeat(40),
+    'sk-' + 'ant-api03-' + 'x'.repeat(93),
+    'sk' + '_live_' + 'X'.repeat(24),
+    'token: xxxx-xxxx-xxxx-xxxx',
+    'api_key = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+    'DATABRICKS_TOKEN=da' + 'pi' + '0'.repeat(32),
+    'PM' + 'AK-' + 'x'.repeat(24) + '-' + 'x'.repeat(34),
+    'gl' + 'sa_' + 'a'.repeat(32) + '_' + '0'.repeat(8),
+    'hf_' + 'x'.repeat(34),
+    'The key looks like sk-... or sk-proj-..., and a Slack bot token like xoxb-…',
+    'Set NOTION_TOKEN to your integration secret (it starts with ntn_ or secret_).',
+    // Words and identifiers that begin like the newer prefixes.
+    're_compile_patterns_for_tokenizer and re_validate',
+    'the pattern patTERN, pathfinder.patch and patron.',
+    'dapi is the Databricks prefix; fc-1 and ico-2 are part numbers; rnd_seed = 42',
+    'sha256~ is how OpenShift tokens start',
+    'v1.0-beta and v1.0-rc.1 are releases',
+    'sl.no and sl. are abbreviations',
     'client_secret: REPLACE_ME',
     'GITHUB_TOKEN=gh' + 'p_' + 'x'.repeat(36),
     'gh' + 'p_' + 'x'.repeat(36),
-    'gh' + 'p_' + badBody,
-    'np' + 'm_' + badBody,
+    'np' + 'm_' + 'X'.repeat(36),
     'sk' + '_live_' + 'x'.repeat(24),
     'sk' + '_test_' + '1234567890abcdefghijklmn',
     'AK' + 'IAIOSFODNN7EXAMPLE',
