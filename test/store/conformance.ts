@@ -11,7 +11,7 @@ export type StoreFactory = (limits: StoreLimits) => Promise<SessionStore> | Sess
 const limits: StoreLimits = { maxSessions: 1000, maxMessagesPerSession: 100 }
 const T0 = Date.now()
 const key = (agentId: string) => hashSessionKey(`key-of-${agentId}`)
-const draft = (agentId: string, text: string): MessageDraft => ({ id: newMessageId(), agentId, text, verified: false, redactions: [] })
+const draft = (agentId: string, text: string, bytes = text.length): MessageDraft => ({ id: newMessageId(), agentId, text, verified: false, redactions: [], bytes })
 
 function session(overrides: Partial<NewSession> = {}): NewSession {
   return { id: newSessionId(), ttlSeconds: 60, maxAgents: 5, creatorAgentId: null, ...overrides }
