@@ -50,17 +50,30 @@ const mb = (n: number) => (n / 1024 / 1024).toFixed(1) + ' MB'
   const deeper = '{"json":' + '['.repeat(3000) + ']'.repeat(3000) + '}'
   console.log(`3,000 deep: send ${await send(id, deeper)}, then poll ${(await timedPoll(id)).status}`)
 }
-// 3. 64 KB of empty arrays, sent until refused (or 2,000 times).
+// 2b. JSON at the depth limit: 100 messages nested 32 deep.
+{
+  const id = await session()
+  const deep = '{"json":' + '['.repeat(32) + ']'.repeat(32) + '}'
+  for (let i = 0; i < 100; i++) await send(id, deep)
+  const p = await timedPoll(id)
+  console.log(`json 32 deep: poll ${p.status}, ${p.bytes} bytes in ${p.ms.toFixed(0)} ms`)
+}
+// 3. JSON of empty arrays as large as a message may be (16,000 arrays, 48 KB, before the bounds;
+// the most values allowed after them), 50 sends on each of 40 sessions.
 {
   gc()
   const before = process.memoryUsage().heapUsed
-  const id = await session()
-  const arrays = '{"json":[' + Array(16000).fill('[]').join(',') + ']}'
-  let accepted = 0
-  let last = 0
-  for (let i = 0; i < 2000; i++) { last = await send(id, arrays); if (last === 201) accepted++; else break }
+  const sessions = await Promise.all(Array.from({ length: 40 }, () => session()))
+  const statuses = new Map<number, number>()
+  const many = '{"json":[' + Array(16000).fill('[]').join(',') + ']}'
+  const most = '{"json":[' + Array(9999).fill('[]').join(',') + ']}'
+  const first = await send(sessions[0]!, many)
+  const arrays = first === 201 ? many : most
+  for (const id of sessions) {
+    for (let i = 0; i < 50; i++) { const s = await send(id, arrays); statuses.set(s, (statuses.get(s) ?? 0) + 1) }
+  }
   gc()
   const after = process.memoryUsage().heapUsed
-  console.log(`empty arrays (${arrays.length} B body): ${accepted} accepted, then ${last}; heap ${mb(before)} -> ${mb(after)}`)
+  console.log(`empty arrays (${arrays.length} B body; 16,000 arrays: ${first}): sends ${JSON.stringify([...statuses])}; heap ${mb(before)} -> ${mb(after)}`)
 }
 await app.close()
