@@ -94,7 +94,7 @@ async function redisBytesPerSession(redis: Redis, count: number, messages: numbe
         await store.create({ id, ttlSeconds: 3600, maxAgents: 50, creatorAgentId: 'host', creator: { agentId: 'host', keyHash: hashSessionKey(`${id}host`) } }, now)
         await store.join(id, { agentId: 'guest', keyHash: hashSessionKey(`${id}guest`) }, now)
         for (let m = 0; m < messages; m++) {
-          await store.append(id, { id: newMessageId(), agentId: 'host', text: message256(m), verified: true, redactions: [] }, undefined, now)
+          await store.append(id, { id: newMessageId(), agentId: 'host', text: message256(m), verified: true, redactions: [], bytes: 256 }, undefined, now)
         }
       }))
     }

@@ -87,6 +87,10 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .optional()
     .transform((value) => value === 'true' || value === '1'),
+  MAX_PAGE_BYTES: integer(1024 * 1024, 1024),
+  MAX_SESSION_BYTES: integer(16 * 1024 * 1024, 1024),
+  MAX_STORE_BYTES: integer(256 * 1024 * 1024, 1024),
+  SLOW_READER_SECONDS: integer(30, 1),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
@@ -131,6 +135,11 @@ export interface Config {
   sweepIntervalSeconds: number
   /** Long-polls and streams held open at once, overall and per client address. */
   waiters: { maxTotal: number; maxPerAddress: number }
+  /**
+   * A long-poll reply or event stream whose client leaves its bytes unread this long is cut:
+   * a reader that does not read must not hold the server's memory.
+   */
+  slowReaderSeconds: number
   /** A comment line on every event stream this often, so proxies keep it open. */
   sseKeepAliveSeconds: number
   /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
@@ -157,6 +166,13 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     throw new ConfigError(`${variable}=${JSON.stringify(env[variable] ?? '')} is not valid: ${issue.message}`)
   }
   const e = parsed.data
+  // A session must hold at least its largest message, and the store at least one full session.
+  if (e.MAX_SESSION_BYTES < e.MAX_MESSAGE_BYTES) {
+    throw new ConfigError(`MAX_SESSION_BYTES=${e.MAX_SESSION_BYTES} is not valid: must be at least MAX_MESSAGE_BYTES (${e.MAX_MESSAGE_BYTES})`)
+  }
+  if (e.MAX_STORE_BYTES < e.MAX_SESSION_BYTES) {
+    throw new ConfigError(`MAX_STORE_BYTES=${e.MAX_STORE_BYTES} is not valid: must be at least MAX_SESSION_BYTES (${e.MAX_SESSION_BYTES})`)
+  }
   let redactionPatterns: CustomPattern[] = []
   if (e.REDACTION_PATTERNS !== undefined && e.REDACTION_PATTERNS.trim() !== '') {
     try {
@@ -182,12 +198,16 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       maxMessageBytes: e.MAX_MESSAGE_BYTES,
       maxMessagesPerSession: e.MAX_MESSAGES_PER_SESSION,
       maxSessions: e.MAX_SESSIONS,
+      maxPageBytes: e.MAX_PAGE_BYTES,
+      maxSessionBytes: e.MAX_SESSION_BYTES,
+      maxStoreBytes: e.MAX_STORE_BYTES,
     },
     logLevel: e.LOG_LEVEL,
     requireKeyForReads: e.REQUIRE_KEY_FOR_READS,
     redactionPatterns,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },
+    slowReaderSeconds: e.SLOW_READER_SECONDS,
     sseKeepAliveSeconds: e.SSE_KEEPALIVE_SECONDS,
     hub: {
       maxFrameBytes: e.HUB_MAX_FRAME_BYTES,

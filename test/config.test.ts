@@ -9,7 +9,9 @@ t.test('defaults are the contract\'s', async (t) => {
     maxTtlSeconds: 86400, maxAgents: 50, agentInactivitySeconds: 0, pairCodeTtlSeconds: 600,
     maxPendingCodes: 10, pairFailuresMax: 10, pairFailuresWindowSeconds: 600,
     maxMessageBytes: 65536, maxMessagesPerSession: 10000, maxSessions: 100000,
+    maxPageBytes: 1048576, maxSessionBytes: 16777216, maxStoreBytes: 268435456,
   })
+  t.equal(config.slowReaderSeconds, 30)
 })
 
 t.test('the pairing guards are configurable, and refuse zero', async (t) => {
@@ -31,7 +33,7 @@ t.test('values are parsed', async (t) => {
 })
 
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0']] as const) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['MAX_PAGE_BYTES', '10'], ['MAX_SESSION_BYTES', '1024'], ['MAX_STORE_BYTES', '2048']] as const) {
     let error: unknown
     try {
       loadConfig({ [name]: value })

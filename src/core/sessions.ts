@@ -3,7 +3,8 @@ import type { Clock } from './clock.js'
 import { nexusError } from './errors.js'
 import { hashSessionKey, isSessionId, newMessageId, newSessionId, newSessionKey } from './ids.js'
 import type { CreateSessionInput, SendInput } from './inputs.js'
-import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
+import { boundsError, escapedBytes, measureJson } from './json-bounds.js'
+import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, JSON_NODE_BYTES, MAX_JSON_DEPTH, MAX_JSON_NODES, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
 import { LongPoll, type PollReceiver, type WakeReason } from './long-poll.js'
 import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, SessionWatcher, StoredMessage, StoreStats } from '../store/store.js'
@@ -91,7 +92,7 @@ export class SessionService {
     const sessionKey = creatorAgentId !== null ? newSessionKey() : undefined
     let greeting: MessageDraft | undefined
     if (input.greeting !== undefined) {
-      this.#checkSize(input.greeting, undefined)
+      this.#measure(input.greeting, undefined)
       const redacted = this.#redactor.redactText(input.greeting)
       greeting = {
         id: newMessageId(),
@@ -99,6 +100,7 @@ export class SessionService {
         text: redacted.text,
         verified: true,
         redactions: redacted.redactions,
+        bytes: this.#measure(redacted.text, undefined),
       }
     }
     const outcome = await this.#store.create(
@@ -148,9 +150,10 @@ export class SessionService {
     const agentId = requireAgentId(rawAgentId)
     const sessionKey = rawKey === '' ? undefined : rawKey
     this.#requireSessionId(sessionId)
-    this.#checkSize(input.text, input.json)
+    // Before anything else walks the json (the redactor copies it): its depth, values and size.
+    const bytes = this.#measure(input.text, input.json)
     if (this.#removesIdle) await this.#removeIdle(sessionId)
-    const draft: MessageDraft = { id: newMessageId(), agentId, verified: sessionKey !== undefined, redactions: NONE }
+    const draft: MessageDraft = { id: newMessageId(), agentId, verified: sessionKey !== undefined, redactions: NONE, bytes }
     if (input.text !== undefined) {
       const redacted = this.#redactor.redactText(input.text)
       draft.text = redacted.text
@@ -161,11 +164,18 @@ export class SessionService {
       draft.json = redacted.value as JsonValue
       draft.redactions = union(draft.redactions, redacted.redactions)
     }
+    // A placeholder can be longer than the secret it replaced: charge what is stored.
+    if (draft.redactions.length > 0) draft.bytes = this.#measure(draft.text, draft.json)
     const keyHash = sessionKey !== undefined ? hashSessionKey(sessionKey) : undefined
     const outcome = await this.#store.append(sessionId, draft, keyHash, this.#clock())
     if (!outcome.ok) {
       if (outcome.reason === 'not_member') throw nexusError('forbidden', 'Only members of the session may send; join it first.')
       if (outcome.reason === 'bad_key') throw nexusError('invalid_session_key')
+      if (outcome.reason === 'capacity') {
+        throw nexusError('capacity_exceeded', `The server holds its maximum of ${this.#limits.maxStoreBytes} bytes of messages; retry later.`, {
+          retryAfter: CAPACITY_RETRY_SECONDS,
+        })
+      }
       throw nexusError('session_not_found')
     }
     return { message: outcome.message, session: outcome.session }
@@ -263,8 +273,8 @@ export class SessionService {
     const outcome = await this.#store.read(
       sessionId,
       keyHash === undefined
-        ? { agentId, after, limit: request.limit ?? MAX_PAGE, withMembers: request.members === true }
-        : { agentId, after, limit: request.limit ?? MAX_PAGE, withMembers: request.members === true, keyHash },
+        ? { agentId, after, limit: request.limit ?? MAX_PAGE, maxBytes: this.#limits.maxPageBytes, withMembers: request.members === true }
+        : { agentId, after, limit: request.limit ?? MAX_PAGE, maxBytes: this.#limits.maxPageBytes, withMembers: request.members === true, keyHash },
       this.#clock(),
     )
     if (!outcome.ok) {
@@ -361,12 +371,21 @@ export class SessionService {
     if (!isSessionId(sessionId)) throw nexusError('session_not_found')
   }
 
-  #checkSize(text: string | undefined, json: unknown): void {
-    let bytes = text !== undefined ? Buffer.byteLength(text) : 0
-    if (json !== undefined) bytes += Buffer.byteLength(JSON.stringify(json))
-    if (bytes > this.#limits.maxMessageBytes) {
-      throw nexusError('payload_too_large', `A message may hold at most ${this.#limits.maxMessageBytes} bytes.`)
-    }
+  /**
+   * Checks a message's bounds and answers the bytes it is charged. MAX_MESSAGE_BYTES counts the
+   * text and json as JSON writes them (escapes included, quotes not), so a message is at most
+   * about that size inside any reply; the charge adds JSON_NODE_BYTES per json value.
+   */
+  #measure(text: string | undefined, json: unknown): number {
+    const limit = this.#limits.maxMessageBytes
+    const tooLarge = () => nexusError('payload_too_large', `A message may hold at most ${limit} bytes, counted as JSON writes its text and json.`)
+    let bytes = text !== undefined ? escapedBytes(text) - 2 : 0
+    if (bytes > limit) throw tooLarge()
+    if (json === undefined) return bytes
+    const verdict = measureJson(json, { maxDepth: MAX_JSON_DEPTH, maxNodes: MAX_JSON_NODES, maxBytes: limit - bytes })
+    if (!verdict.ok) throw verdict.problem === 'bytes' ? tooLarge() : boundsError(verdict.problem, 'json')
+    bytes += verdict.bytes
+    return bytes + verdict.nodes * JSON_NODE_BYTES
   }
 
   /** Inactivity removal, when switched on, is applied lazily before any call that reads members. */

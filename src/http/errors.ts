@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import secureJson from 'secure-json-parse'
 import { type FieldProblem, isNexusError, NexusError, nexusError } from '../core/errors.js'
+import { checkEnvelopeBounds } from '../core/json-bounds.js'
 
 /**
  * The one place where an error becomes an HTTP reply: `{error, message, details?}` with the
@@ -59,18 +60,27 @@ function toCatalogueError(err: FastifyError): NexusError {
 /**
  * Bodies are JSON whatever their declared type, so `curl -d '{...}'` (which says
  * x-www-form-urlencoded) just works; an empty body is no body, so `{}` is never required.
- * `__proto__` and `constructor.prototype` keys are refused, as fastify's own parser does.
+ * `__proto__` and `constructor.prototype` keys are refused, as fastify's own parser does, and
+ * so is JSON nested or populated past the message bounds (core/json-bounds.ts).
  */
 export function registerJsonParsing(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers()
   const parseJson = (_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text.trim() === '') return done(null, undefined)
+    let value: unknown
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
+      value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
     } catch {
-      done(nexusError('invalid_body'), undefined)
+      return done(nexusError('invalid_body'), undefined)
     }
+    // Bounded here, before the route's zod schema (recursive for `json`) ever walks it.
+    try {
+      checkEnvelopeBounds(value, 'the body')
+    } catch (err) {
+      return done(err as Error, undefined)
+    }
+    done(null, value)
   }
   // The same parser under its own type too: fastify caches the parser it finds for a type it
   // knows, but looks the catch-all up afresh on every request (parsing the content type each

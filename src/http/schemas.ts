@@ -66,12 +66,20 @@ export const sent = z.object({
   redactions: z.array(z.string()),
 })
 
+/**
+ * A message's `json` as replies carry it: any value, written by JSON.stringify in one linear
+ * pass. As `z.json()` its JSON Schema is a recursive anyOf, which fast-json-stringify resolves
+ * by validating the subtree at every level: depth² work per message, and seconds per page for
+ * deep values (the core bounds the depth too: core/json-bounds.ts).
+ */
+const anyJson = z.unknown().describe('any JSON value')
+
 export const message = z.object({
   id: z.string(),
   cursor,
   agentId: z.string(),
   text: z.string().optional(),
-  json: z.json().optional(),
+  json: anyJson.optional(),
   verified: z.boolean(),
   createdAt: iso,
   redactions: z.array(z.string()),

@@ -114,8 +114,10 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     try {
       claimed = await deps.backend(server).claim(ref.code, agentId)
     } catch (err) {
-      if (codeOf(err) === 'code_not_found' && ref.base !== undefined && deps.ownBase !== undefined && ref.base !== deps.ownBase) {
-        throw nexusError('code_not_found', `No such pairing code here. The link belongs to the Nexus server at ${ref.base}, not this one (${deps.ownBase}): add ${ref.base}/mcp to your MCP host and claim it there.`)
+      // A failed claim does not say whether the code exists (pairing's failure budget), so a link
+      // naming another server is the likeliest reason: say where to claim it.
+      if (codeOf(err) === 'code_expired_or_used' && ref.base !== undefined && deps.ownBase !== undefined && ref.base !== deps.ownBase) {
+        throw nexusError('code_expired_or_used', `No pending pairing code here. The link belongs to the Nexus server at ${ref.base}, not this one (${deps.ownBase}): add ${ref.base}/mcp to your MCP host and claim it there.`)
       }
       throw err
     }

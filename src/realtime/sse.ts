@@ -4,6 +4,7 @@ import { cursorSchema } from '../core/inputs.js'
 import type { Page } from '../core/sessions.js'
 import { type App, type RouteContext, typed } from '../http/context.js'
 import { errors, sessionParams } from '../http/schemas.js'
+import { drainOrCut } from '../http/slow-reader.js'
 import { messageView } from '../http/views.js'
 
 /** How long one wait inside the stream lasts before it simply waits again. */
@@ -64,7 +65,11 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
     let gone = out.destroyed
     /** Ends the wait in progress, if any: the core answers a cancelled poll with nothing, so resolve it here. */
     let stopWaiting: (() => void) | undefined
-    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), config.sseKeepAliveSeconds * 1000)
+    // Only onto an empty buffer: a reader that has not taken the last event needs no keep-alive,
+    // and a stream's unread bytes stay within one event beyond the socket's buffer.
+    const keepAlive = setInterval(() => {
+      if (out.writableLength === 0) out.write(': keep-alive\n\n')
+    }, config.sseKeepAliveSeconds * 1000)
     out.once('close', () => {
       gone = true
       stopWaiting?.()
@@ -79,19 +84,14 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
       }
     })
 
-    /** Writes, and waits for the socket to drain when its buffer is full: a slow reader slows only itself. */
+    /**
+     * Writes, and waits for the socket to drain when its buffer is full: a slow reader slows only
+     * itself, a backlog is replayed at the reader's pace, and a reader that takes nothing for
+     * SLOW_READER_SECONDS is cut (its 'close' then ends the loop).
+     */
     const write = async (chunk: string) => {
-      if (!out.write(chunk) && !gone) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            out.off('drain', done)
-            out.off('close', done)
-            resolve()
-          }
-          out.once('drain', done)
-          out.once('close', done)
-        })
-      }
+      if (gone) return
+      if (!out.write(chunk) && !gone) await drainOrCut(out, config.slowReaderSeconds * 1000)
     }
     const writePage = async (page: Page) => {
       if (page.gap) await write(`event: gap\ndata: ${JSON.stringify({ oldestCursor: String(page.gap.oldestCursor) })}\n\n`)

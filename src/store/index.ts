@@ -10,7 +10,12 @@ export interface StoreDeps {
 
 /** The store the configuration asks for: STORE=memory (the default) or STORE=redis. */
 export function createStore(config: Config, deps: StoreDeps = {}): SessionStore {
-  const limits = { maxSessions: config.limits.maxSessions, maxMessagesPerSession: config.limits.maxMessagesPerSession }
+  const limits = {
+    maxSessions: config.limits.maxSessions,
+    maxMessagesPerSession: config.limits.maxMessagesPerSession,
+    maxSessionBytes: config.limits.maxSessionBytes,
+    maxStoreBytes: config.limits.maxStoreBytes,
+  }
   if (config.store.kind === 'redis') {
     // REDIS_CLUSTER_NODES set: a Cluster client on those seed nodes, and REDIS_URL is unused.
     const where = config.store.redisClusterNodes ? { clusterNodes: config.store.redisClusterNodes } : { url: config.store.redisUrl }

@@ -43,6 +43,8 @@ interface Room {
   droppedThrough: number
   /** Its pending codes (spent and expired ones are dropped whenever a code is made). */
   codes: string[]
+  /** The sum of the held messages' `bytes`. */
+  bytes: number
 }
 
 /** Compact the log once this many dropped slots pile up at its front. */
@@ -63,10 +65,17 @@ export class MemoryStore implements SessionStore {
   readonly #watchers = new Map<string, Set<SessionWatcher>>()
   readonly #attempts = new Map<string, AttemptCount>()
   #totalMessages = 0
+  /** The sum of every held message's `bytes`, for maxStoreBytes. */
+  #bytes = 0
+  readonly #maxSessionBytes: number
+  readonly #maxStoreBytes: number
   #lastCapacitySweep = -Infinity
+  #lastBytesSweep = -Infinity
 
   constructor(limits: StoreLimits) {
     this.#limits = limits
+    this.#maxSessionBytes = limits.maxSessionBytes ?? Number.POSITIVE_INFINITY
+    this.#maxStoreBytes = limits.maxStoreBytes ?? Number.POSITIVE_INFINITY
   }
 
   async create(input: NewSession, now: number): Promise<CreateOutcome> {
@@ -84,13 +93,15 @@ export class MemoryStore implements SessionStore {
       expiresAt: now + input.ttlSeconds * 1000,
       lastCursor: 0,
     }
-    const room: Room = { record, members: new Map(), log: [], head: 0, firstCursor: 1, droppedThrough: -1, codes: [] }
+    const room: Room = { record, members: new Map(), log: [], head: 0, firstCursor: 1, droppedThrough: -1, codes: [], bytes: 0 }
     if (input.creator) {
       room.members.set(input.creator.agentId, newMember(input.creator, now))
     }
     if (input.greeting) {
       room.firstCursor = 0
       room.log.push(storedMessage(input.greeting, input.greeting.agentId, 0, now))
+      room.bytes = input.greeting.bytes
+      this.#bytes += input.greeting.bytes
       this.#totalMessages++
     }
     this.#rooms.set(record.id, room)
@@ -117,14 +128,20 @@ export class MemoryStore implements SessionStore {
     const sender = room.members.get(draft.agentId)
     if (!sender) return { ok: false, reason: 'not_member' }
     if (keyHash !== undefined && !sameKeyHash(keyHash, sender.keyHash)) return { ok: false, reason: 'bad_key' }
+    const drop = this.#toDrop(room, draft.bytes)
+    if (this.#bytes + draft.bytes - drop.bytes > this.#maxStoreBytes && !this.#freedFor(draft.bytes - drop.bytes, now)) {
+      return { ok: false, reason: 'capacity' }
+    }
     // The member's copy of its id, not the request's: one string for all its messages.
     const message = storedMessage(draft, sender.agentId, room.record.lastCursor + 1, now)
     room.log.push(message)
+    room.bytes += message.bytes
+    this.#bytes += message.bytes
     room.record.lastCursor = message.cursor
     room.record.expiresAt = now + room.record.ttlSeconds * 1000
     sender.lastSeenAt = now
     this.#totalMessages++
-    this.#trim(room)
+    this.#drop(room, drop.count)
     // Looked up first: most sends go to sessions nobody waits on, and need no event built.
     const watchers = this.#watchers.get(sessionId)
     if (watchers) notify(watchers, { type: 'message', sessionId, cursor: message.cursor, agentId: message.agentId })
@@ -140,7 +157,18 @@ export class MemoryStore implements SessionStore {
     reader.lastSeenAt = now
     const start = Math.max(request.after + 1, room.firstCursor)
     const from = room.head + (start - room.firstCursor)
-    const to = Math.min(room.log.length, from + request.limit)
+    let to = Math.min(room.log.length, from + request.limit)
+    if (request.maxBytes !== undefined) {
+      // The first message whatever its size, then as many as fit in the budget.
+      let bytes = 0
+      for (let i = from; i < to; i++) {
+        bytes += (room.log[i] as StoredMessage).bytes
+        if (bytes > request.maxBytes && i > from) {
+          to = i
+          break
+        }
+      }
+    }
     const messages = from < to ? (room.log.slice(from, to) as StoredMessage[]) : []
     const outcome: ReadOutcome = {
       ok: true,
@@ -290,6 +318,7 @@ export class MemoryStore implements SessionStore {
 
   #end(room: Room, now: number): void {
     this.#rooms.delete(room.record.id)
+    this.#bytes -= room.bytes
     for (const code of room.codes) {
       const record = this.#codes.get(code)
       if (record && record.claimedAt === null && record.expiresAt > now) record.expiresAt = now
@@ -314,8 +343,39 @@ export class MemoryStore implements SessionStore {
     return removed
   }
 
-  #trim(room: Room): void {
-    while (room.log.length - room.head > this.#limits.maxMessagesPerSession) {
+  /**
+   * How many of the oldest messages a new one of `incoming` bytes pushes out of its room (by
+   * count or by bytes; never the new one itself), and their bytes.
+   */
+  #toDrop(room: Room, incoming: number): { count: number; bytes: number } {
+    const held = room.log.length - room.head
+    let count = Math.max(0, held + 1 - this.#limits.maxMessagesPerSession)
+    let bytes = 0
+    for (let i = 0; i < count; i++) bytes += (room.log[room.head + i] as StoredMessage).bytes
+    while (count < held && room.bytes - bytes + incoming > this.#maxSessionBytes) {
+      bytes += (room.log[room.head + count] as StoredMessage).bytes
+      count++
+    }
+    return { count, bytes }
+  }
+
+  /**
+   * At the store's byte cap: forgets expired sessions (at most once a second, as create does)
+   * and says whether `growth` more bytes now fit.
+   */
+  #freedFor(growth: number, now: number): boolean {
+    if (now - this.#lastBytesSweep >= CAPACITY_SWEEP_INTERVAL_MS) {
+      this.#lastBytesSweep = now
+      this.#sweepNow(now)
+    }
+    return this.#bytes + growth <= this.#maxStoreBytes
+  }
+
+  #drop(room: Room, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const bytes = (room.log[room.head] as StoredMessage).bytes
+      room.bytes -= bytes
+      this.#bytes -= bytes
       room.log[room.head] = undefined
       room.head++
       room.droppedThrough = room.firstCursor
@@ -347,6 +407,7 @@ function storedMessage(draft: MessageDraft, agentId: string, cursor: number, cre
     json: draft.json,
     verified: draft.verified,
     redactions: draft.redactions,
+    bytes: draft.bytes,
     cursor,
     createdAt,
   }

@@ -96,14 +96,20 @@ export class RedisStore implements SessionStore {
   /** A command timed out and no PING has been answered since. */
   #silent = false
   /** Index and counter changes not yet sent (see #account). */
-  readonly #pending = new Map<string, { expiresAt: number | undefined; set: boolean; members: number }>()
+  readonly #pending = new Map<string, { expiresAt: number | undefined; set: boolean; members: number; bytes: number }>()
   #pendingMessages = 0
   #pendingNow = 0
   #flushTimer: NodeJS.Timeout | undefined
   #closed = false
+  #lastBytesSweep = -Infinity
 
   constructor(options: RedisStoreOptions) {
-    this.#limits = { maxSessions: options.maxSessions, maxMessagesPerSession: options.maxMessagesPerSession }
+    this.#limits = {
+      maxSessions: options.maxSessions,
+      maxMessagesPerSession: options.maxMessagesPerSession,
+      ...(options.maxSessionBytes !== undefined ? { maxSessionBytes: options.maxSessionBytes } : {}),
+      ...(options.maxStoreBytes !== undefined ? { maxStoreBytes: options.maxStoreBytes } : {}),
+    }
     this.prefix = options.prefix ?? 'nexus:'
     if (/[{}]/.test(this.prefix)) throw new Error('The Redis key prefix must not hold braces.')
     this.#margin = String(options.expiryMarginMs ?? 60_000)
@@ -128,7 +134,10 @@ export class RedisStore implements SessionStore {
       this.#down = false
     })
     const p = this.prefix
-    this.#global = [`${p}{global}:sessions`, `${p}{global}:members`, `${p}{global}:agents`, `${p}{global}:messages`]
+    this.#global = [
+      `${p}{global}:sessions`, `${p}{global}:members`, `${p}{global}:agents`, `${p}{global}:messages`,
+      `${p}{global}:bytes`, `${p}{global}:bytesTotal`,
+    ]
     this.#events = new SessionEvents({
       // On a Cluster, a Cluster client of its own: it SUBSCRIBEs on one node, and a classic PUBLISH
       // on any node reaches every node of the Cluster (see references/scaling.md).
@@ -150,6 +159,7 @@ export class RedisStore implements SessionStore {
     if (this.#pending.size > 0) this.#background(this.#flush())
     const reserved = await this.#runGlobal(scripts.reserve, [
       String(now), input.id, String(expiresAt), String(this.#limits.maxSessions), input.creator ? '1' : '0', input.greeting ? '1' : '0',
+      String(input.greeting?.bytes ?? 0),
     ])
     if (reserved !== 1) return { ok: false, reason: 'capacity' }
     try {
@@ -160,6 +170,7 @@ export class RedisStore implements SessionStore {
         input.creator?.agentId ?? '',
         input.creator?.keyHash ?? '',
         input.greeting ? encode(input.greeting, now) : '',
+        String(input.greeting?.bytes ?? 0),
       ])
       if (created !== 'ok') throw new Error(`session ${input.id} already exists`)
     } catch (err) {
@@ -196,21 +207,55 @@ export class RedisStore implements SessionStore {
     return { ok: true, session, agentCount: reply[2] as number }
   }
 
+  /**
+   * Two steps on two slots: the store's bytes are reserved on the global slot (refused there
+   * when they would pass maxStoreBytes), then the session's script appends and drops atomically
+   * on its own; what it dropped, or the whole reservation when it refused, is given back with
+   * the next bookkeeping batch. The count errs high for a moment, never low.
+   */
   async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
     await this.#sync(sessionId)
-    const reply = (await this.#runSession(scripts.append, sessionId, now, [
-      draft.agentId, keyHash ?? '', encode(draft, now), String(this.#limits.maxMessagesPerSession),
-    ])) as Reply
-    if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
+    if (this.#limits.maxStoreBytes !== undefined && !(await this.#reserveBytes(sessionId, draft.bytes, now))) {
+      return { ok: false, reason: 'capacity' }
+    }
+    const cap = this.#limits.maxSessionBytes
+    let reply: Reply
+    try {
+      reply = (await this.#runSession(scripts.append, sessionId, now, [
+        draft.agentId, keyHash ?? '', encode(draft, now), String(this.#limits.maxMessagesPerSession),
+        String(draft.bytes), cap === undefined ? '' : String(cap),
+      ])) as Reply
+    } catch (err) {
+      if (this.#limits.maxStoreBytes !== undefined) this.#account(sessionId, now, undefined, 'gt', 0, 0, -draft.bytes)
+      throw err
+    }
+    if (reply[0] !== 'ok') {
+      if (this.#limits.maxStoreBytes !== undefined) this.#account(sessionId, now, undefined, 'gt', 0, 0, -draft.bytes)
+      return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
+    }
     const session = toSession(sessionId, reply[1] as string[])
-    this.#account(sessionId, now, session.expiresAt, 'gt', 0, 1)
+    // Without a store cap nothing was reserved: the bytes are counted here, after the fact.
+    const counted = this.#limits.maxStoreBytes !== undefined ? 0 : draft.bytes
+    this.#account(sessionId, now, session.expiresAt, 'gt', 0, 1, counted - (reply[2] as number))
     return { ok: true, message: { ...draft, cursor: session.lastCursor, createdAt: now }, session }
+  }
+
+  /** At the store's cap, expired sessions are swept (at most once a second) and the reservation tried again. */
+  async #reserveBytes(sessionId: string, bytes: number, now: number): Promise<boolean> {
+    const args = [sessionId, String(bytes), String(this.#limits.maxStoreBytes)]
+    if ((await this.#runGlobal(scripts.reserveBytes, args)) === 1) return true
+    if (now - this.#lastBytesSweep < 1000) return false
+    this.#lastBytesSweep = now
+    await this.sweep(now)
+    await this.#flush()
+    return (await this.#runGlobal(scripts.reserveBytes, args)) === 1
   }
 
   async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
     await this.#sync(sessionId)
     const reply = (await this.#runSession(scripts.read, sessionId, now, [
-      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0', request.keyHash ?? '',
+      request.agentId, String(request.after), String(request.limit), request.withMembers ? '1' : '0',
+      request.maxBytes === undefined ? '' : String(request.maxBytes), request.keyHash ?? '',
     ])) as Reply
     if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
     const start = reply[2] as number
@@ -481,16 +526,17 @@ export class RedisStore implements SessionStore {
    * create, close). Replies on one connection come in the order the scripts ran, so the last
    * expiry noted for a session is its latest.
    */
-  #account(sessionId: string, now: number, expiresAt: number | undefined, mode: 'gt' | 'set', members: number, messages: number): void {
+  #account(sessionId: string, now: number, expiresAt: number | undefined, mode: 'gt' | 'set', members: number, messages: number, bytes = 0): void {
     if (this.#closed) return
     let pending = this.#pending.get(sessionId)
     if (!pending) {
-      pending = { expiresAt: undefined, set: false, members: 0 }
+      pending = { expiresAt: undefined, set: false, members: 0, bytes: 0 }
       this.#pending.set(sessionId, pending)
     }
     if (expiresAt !== undefined) pending.expiresAt = expiresAt
     if (mode === 'set') pending.set = true
     pending.members += members
+    pending.bytes += bytes
     this.#pendingMessages += messages
     this.#pendingNow = Math.max(this.#pendingNow, now)
     if (this.#pending.size >= ACCOUNT_BATCH) this.#background(this.#flush())
@@ -507,7 +553,7 @@ export class RedisStore implements SessionStore {
     if (this.#pending.size === 0 && this.#pendingMessages === 0) return Promise.resolve()
     const args = [String(this.#pendingNow), String(this.#pendingMessages)]
     for (const [id, pending] of this.#pending) {
-      args.push(id, pending.expiresAt === undefined ? '' : String(pending.expiresAt), pending.set ? 'set' : 'gt', String(pending.members))
+      args.push(id, pending.expiresAt === undefined ? '' : String(pending.expiresAt), pending.set ? 'set' : 'gt', String(pending.members), String(pending.bytes))
     }
     this.#pending.clear()
     this.#pendingMessages = 0
@@ -586,15 +632,18 @@ function storeError(err: unknown): unknown {
 
 /** One compact JSON string per message; the cursor is its place in the list. */
 function encode(draft: MessageDraft, createdAt: number): string {
-  const stored: Record<string, unknown> = { i: draft.id, a: draft.agentId, c: createdAt, v: draft.verified ? 1 : 0, r: draft.redactions }
+  // `b` first: the scripts read a message's size from the start of its string (scripts.ts).
+  const stored: Record<string, unknown> = { b: draft.bytes, i: draft.id, a: draft.agentId, c: createdAt, v: draft.verified ? 1 : 0, r: draft.redactions }
   if (draft.text !== undefined) stored.t = draft.text
   if (draft.json !== undefined) stored.j = draft.json
   return JSON.stringify(stored)
 }
 
 function decode(raw: string, cursor: number): StoredMessage {
-  const stored = JSON.parse(raw) as { i: string; a: string; c: number; v: 0 | 1; r: string[]; t?: string; j?: JsonValue }
-  const message: StoredMessage = { id: stored.i, agentId: stored.a, verified: stored.v === 1, redactions: stored.r, cursor, createdAt: stored.c }
+  const stored = JSON.parse(raw) as { b?: number; i: string; a: string; c: number; v: 0 | 1; r: string[]; t?: string; j?: JsonValue }
+  const message: StoredMessage = {
+    id: stored.i, agentId: stored.a, verified: stored.v === 1, redactions: stored.r, bytes: stored.b ?? raw.length, cursor, createdAt: stored.c,
+  }
   if (stored.t !== undefined) message.text = stored.t
   if (stored.j !== undefined) message.json = stored.j
   return message

@@ -47,6 +47,12 @@ export interface MessageDraft {
   json?: JsonValue
   verified: boolean
   redactions: string[]
+  /**
+   * The size the message is charged against the page, session and store budgets, computed by
+   * the core: its text and json as JSON writes them, plus a little per JSON value. Stores keep it
+   * with the message and never compute it themselves.
+   */
+  bytes: number
 }
 
 export interface StoredMessage extends MessageDraft {
@@ -70,6 +76,16 @@ export interface StoreLimits {
   maxSessions: number
   /** Messages kept per session; the oldest are dropped beyond it. */
   maxMessagesPerSession: number
+  /**
+   * Bytes (the sum of the messages' `bytes`) kept per session; the oldest are dropped beyond it,
+   * as beyond maxMessagesPerSession, but the newest message is always kept. Absent: no cap.
+   */
+  maxSessionBytes?: number
+  /**
+   * Bytes held by all live sessions together; an append that would pass it is refused with
+   * 'capacity' (after counting what its own session drops). Absent: no cap.
+   */
+  maxStoreBytes?: number
 }
 
 export type CreateOutcome = { ok: true; session: SessionRecord } | { ok: false; reason: 'capacity' }
@@ -80,13 +96,18 @@ export type JoinOutcome =
 
 export type AppendOutcome =
   | { ok: true; message: StoredMessage; session: SessionRecord }
-  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' | 'capacity' }
 
 export interface ReadRequest {
   agentId: string
   /** Exclusive; -1 reads from the very start (the greeting included). */
   after: number
   limit: number
+  /**
+   * The page stops before the message that would take the sum of `bytes` past this; the first
+   * message is returned whatever its size, so a reader always progresses. Absent: no byte budget.
+   */
+  maxBytes?: number
   withMembers: boolean
   /** When given, it must equal the reader's key digest ('bad_key' otherwise), as for append. */
   keyHash?: string
@@ -97,7 +118,7 @@ export type ReadOutcome =
       ok: true
       session: SessionRecord
       messages: StoredMessage[]
-      /** True when `limit` cut the page: there are messages after the last one returned. */
+      /** True when `limit` or `maxBytes` cut the page: there are messages after the last one returned. */
       hasMore: boolean
       /** The oldest cursor still held (lastCursor + 1 when none is held). */
       oldestCursor: number
@@ -194,8 +215,10 @@ export interface SessionStore {
    * Appends a message, atomically: the sender must be a member; when `keyHash` is given it must
    * equal the member's. The store assigns the next cursor (lastCursor + 1: strictly increasing,
    * no gaps, even under concurrent appends), sets createdAt = now, slides expiry, sets the
-   * sender's lastSeenAt, drops the oldest messages beyond maxMessagesPerSession, and then tells
-   * watchers of the session.
+   * sender's lastSeenAt, drops the oldest messages beyond maxMessagesPerSession or
+   * maxSessionBytes, and then tells watchers of the session. Refuses with 'capacity', changing
+   * nothing, when the store's bytes plus this message's, less what its session drops, would pass
+   * maxStoreBytes (expired sessions met on the way are forgotten first, freeing their bytes).
    */
   append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome>
 

@@ -101,7 +101,7 @@ t.test('a bad handle is a tool error that says what a handle is', async (t) => {
   const bad = await call(client, 'nexus_claim', { link: 'https://example.com/nothing/here' })
   t.equal(bad.data.error, 'invalid_request')
   const unknown = await call(client, 'nexus_claim', { link: 'https://elsewhere.example/p/OAK-RIVER-ABCDE' })
-  t.equal(unknown.data.error, 'code_not_found')
+  t.equal(unknown.data.error, 'code_expired_or_used')
   t.match(unknown.text, /belongs to the Nexus server at https:\/\/elsewhere\.example/)
 })
 

@@ -13,7 +13,7 @@ const T0 = Date.now()
 /** Pending codes a session may hold, as the core passes it. */
 const MAX_PENDING = 10
 const key = (agentId: string) => hashSessionKey(`key-of-${agentId}`)
-const draft = (agentId: string, text: string): MessageDraft => ({ id: newMessageId(), agentId, text, verified: false, redactions: [] })
+const draft = (agentId: string, text: string, bytes = text.length): MessageDraft => ({ id: newMessageId(), agentId, text, verified: false, redactions: [], bytes })
 
 function session(overrides: Partial<NewSession> = {}): NewSession {
   return { id: newSessionId(), ttlSeconds: 60, maxAgents: 5, creatorAgentId: null, ...overrides }
@@ -151,6 +151,63 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(page.messages.map((m) => m.cursor), [3, 4, 5])
     t.equal(page.oldestCursor, 3)
     t.equal(page.droppedThrough, 2)
+  })
+
+  t.test('read: maxBytes stops a page, but never before its first message', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    for (let i = 1; i <= 5; i++) await store.append(input.id, draft('a', `m${i}`, 100), undefined, T0)
+    const cut = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, maxBytes: 250, withMembers: false }, T0)
+    t.same(cut.ok && cut.messages.map((m) => m.text), ['m1', 'm2'])
+    t.equal(cut.ok && cut.hasMore, true, 'the budget cut the page')
+    t.same(cut.ok && cut.messages.map((m) => m.bytes), [100, 100], 'each message keeps the bytes it was charged')
+    const exact = await store.read(input.id, { agentId: 'a', after: 2, limit: 10, maxBytes: 300, withMembers: false }, T0)
+    t.same(exact.ok && exact.messages.map((m) => m.text), ['m3', 'm4', 'm5'], 'a budget met exactly still holds the message')
+    t.equal(exact.ok && exact.hasMore, false)
+    const tiny = await store.read(input.id, { agentId: 'a', after: 0, limit: 10, maxBytes: 10, withMembers: false }, T0)
+    t.same(tiny.ok && tiny.messages.map((m) => m.text), ['m1'], 'one message over the budget is still returned alone')
+    t.equal(tiny.ok && tiny.hasMore, true)
+  })
+
+  t.test('the oldest messages are dropped beyond maxSessionBytes; the newest is always kept', async (t) => {
+    const store = await open(t, { maxSessionBytes: 300 })
+    const input = session()
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'a', keyHash: key('a') }, T0)
+    for (let i = 1; i <= 5; i++) t.ok((await store.append(input.id, draft('a', `m${i}`, 100), undefined, T0)).ok)
+    const page = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, withMembers: false }, T0)
+    t.same(page.ok && page.messages.map((m) => m.cursor), [3, 4, 5])
+    t.equal(page.ok && page.droppedThrough, 2)
+    t.equal(page.ok && page.oldestCursor, 3)
+    t.ok((await store.append(input.id, draft('a', 'big', 1000), undefined, T0)).ok, 'a message larger than the cap is kept alone')
+    const after = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, withMembers: false }, T0)
+    t.same(after.ok && after.messages.map((m) => m.text), ['big'])
+    t.equal(after.ok && after.droppedThrough, 5)
+    t.ok((await store.append(input.id, draft('a', 'm7', 100), undefined, T0)).ok)
+    const last = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, withMembers: false }, T0)
+    t.same(last.ok && last.messages.map((m) => m.text), ['m7'], 'and then pushed out by the next')
+  })
+
+  t.test('an append past maxStoreBytes is refused and changes nothing; expired sessions give their bytes back', async (t) => {
+    const store = await open(t, { maxSessionBytes: 1000, maxStoreBytes: 1000 })
+    const short = session()
+    const long = session({ ttlSeconds: 120 })
+    await store.create(short, T0)
+    await store.create(long, T0)
+    await store.join(short.id, { agentId: 'a', keyHash: key('a') }, T0)
+    await store.join(long.id, { agentId: 'b', keyHash: key('b') }, T0)
+    t.ok((await store.append(short.id, draft('a', 'first', 600), undefined, T0)).ok)
+    t.same(await store.append(long.id, draft('b', 'second', 600), undefined, T0), { ok: false, reason: 'capacity' })
+    const untouched = await store.read(long.id, { agentId: 'b', after: -1, limit: 10, withMembers: false }, T0)
+    t.ok(untouched.ok)
+    if (untouched.ok) {
+      t.same(untouched.messages, [], 'the refused message was not stored')
+      t.equal(untouched.session.lastCursor, 0, 'nor numbered')
+    }
+    t.ok((await store.append(long.id, draft('b', 'small', 400), undefined, T0)).ok, 'what still fits is taken')
+    t.ok((await store.append(long.id, draft('b', 'third', 600), undefined, T0 + 61_000)).ok, 'the expired session no longer counts')
   })
 
   t.test('renew: members only, new ttl, expiry from now', async (t) => {

@@ -13,12 +13,12 @@ t.test('kept messages all have one shape, whatever the draft held', async (t) =>
   const id = newSessionId()
   const keyHash = hashSessionKey('k')
   await store.create({ id, ttlSeconds: 60, maxAgents: 5, creatorAgentId: 'a', creator: { agentId: 'a', keyHash } }, Date.now())
-  const base = { agentId: 'a', verified: false, redactions: [] }
+  const base = { agentId: 'a', verified: false, redactions: [], bytes: 10 }
   const drafts = [
     { ...base, id: newMessageId(), text: 'plain' },
     { ...base, id: newMessageId(), json: { n: 1 } },
     { ...base, id: newMessageId(), json: [1], text: 'both, in the other order' },
-    { redactions: ['aws_access_key'], verified: true, text: 'fields given backwards', agentId: 'a', id: newMessageId() },
+    { bytes: 22, redactions: ['aws_access_key'], verified: true, text: 'fields given backwards', agentId: 'a', id: newMessageId() },
   ]
   const shapes = new Set<string>()
   for (const draft of drafts) {
@@ -26,5 +26,5 @@ t.test('kept messages all have one shape, whatever the draft held', async (t) =>
     t.ok(sent.ok)
     if (sent.ok) shapes.add(Object.keys(sent.message).join(','))
   }
-  t.same([...shapes], ['id,agentId,text,json,verified,redactions,cursor,createdAt'])
+  t.same([...shapes], ['id,agentId,text,json,verified,redactions,bytes,cursor,createdAt'])
 })

@@ -1,12 +1,14 @@
 import { pollSchema, sendSchema } from '../../core/inputs.js'
 import { type App, type RouteContext, typed } from '../context.js'
 import { HeldPoll } from '../held-poll.js'
+import { cutIfUnread } from '../slow-reader.js'
 import { agentKeyHeaders, errors, page, sent, sessionParams } from '../schemas.js'
 import { iso, pageView } from '../views.js'
 
 /** Messages: send and poll. The hot path: parse, one core call, shape the reply. */
-export function messageRoutes(app: App, { sessions, holds }: RouteContext): void {
+export function messageRoutes(app: App, { sessions, holds, config }: RouteContext): void {
   const api = typed(app)
+  const slowReaderMs = config.slowReaderSeconds * 1000
 
   api.post('/v1/sessions/:id/messages', {
     schema: {
@@ -39,6 +41,11 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
       headers: agentKeyHeaders,
       querystring: pollSchema,
       response: { 200: page, ...errors(401, 403, 404) },
+    },
+    // A page is up to MAX_PAGE_BYTES held here until the client reads it: a client that does not is cut.
+    onSend: (_request, reply, payload, done) => {
+      cutIfUnread(reply.raw, typeof payload === 'string' ? payload.length : 0, slowReaderMs)
+      done(null, payload)
     },
   }, (request, reply) => {
     // The query as parsed is what the core reads; it ignores `wait`, and the request keeps the

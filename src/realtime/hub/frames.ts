@@ -2,6 +2,7 @@ import secureJson from 'secure-json-parse'
 import { z } from 'zod'
 import { nexusError } from '../../core/errors.js'
 import { cursorSchema } from '../../core/inputs.js'
+import { checkEnvelopeBounds } from '../../core/json-bounds.js'
 import { MAX_PAGE } from '../../core/limits.js'
 import type { JsonValue, StoredMessage } from '../../store/store.js'
 import { iso } from '../../http/views.js'
@@ -112,6 +113,8 @@ export function parseFrame(raw: string, echo: FrameEcho): ClientFrame {
     })
   }
   echo.type = type
+  // Before zod, whose `z.json()` for a message's content is recursive.
+  checkEnvelopeBounds(record, 'the frame')
   const parsed = clientFrames[type as FrameType].safeParse(record)
   if (!parsed.success) {
     throw nexusError('invalid_request', `The ${type} frame is not valid; see details.`, {

@@ -9,6 +9,10 @@ import { HubError } from './errors.js'
 import { type ClientFrame, DEFAULT_HISTORY_LIMIT, type FrameOf, type MessageBody, messageBody, type ServerFrame } from './frames.js'
 import type { AgentChannel, Registry } from './registry.js'
 import type { Services } from './services.js'
+import type { StoredMessage } from '../../store/store.js'
+
+/** What a history counts for a message's ids, times and keys beside its charged bytes. */
+const MESSAGE_ENVELOPE_BYTES = 256
 
 /** What the handlers work with: the core's sessions and the hub's own state. */
 export interface HubContext {
@@ -263,22 +267,27 @@ async function history(ctx: HubContext, connection: Connection, agentId: string,
   const first = await ctx.sessions.poll(channelId, agentId, { limit: 1, sessionKey })
   const oldest = first.messages[0]?.cursor
   const total = oldest === undefined ? 0 : last - oldest + 1
-  const after = last - limit
-  const page = total === 0 ? [] : (await ctx.sessions.poll(channelId, agentId, { ...(after >= 0 ? { after } : {}), limit, sessionKey })).messages
-  const serviceId = ctx.channels.get(channelId)?.serviceId
-  const messages: MessageBody[] = []
+  // The newest `limit` messages, read forward a page (a core byte budget) at a time, keeping the
+  // newest that fit in maxHistoryBytes: never the whole window in memory at once.
+  let cursor = last - limit
+  const kept: StoredMessage[] = []
   let bytes = 0
   let truncated = false
-  for (let i = page.length - 1; i >= 0; i--) {
-    const body = messageBody(page[i]!, channelId, serviceId)
-    bytes += JSON.stringify(body).length
-    if (bytes > ctx.maxHistoryBytes && messages.length > 0) {
-      truncated = true
-      break
+  while (total > 0 && cursor < last) {
+    const page = await ctx.sessions.poll(channelId, agentId, { ...(cursor >= 0 ? { after: cursor } : {}), limit: last - Math.max(cursor, -1), sessionKey })
+    for (const message of page.messages) {
+      kept.push(message)
+      bytes += message.bytes + MESSAGE_ENVELOPE_BYTES
+      while (bytes > ctx.maxHistoryBytes && kept.length > 1) {
+        bytes -= kept.shift()!.bytes + MESSAGE_ENVELOPE_BYTES
+        truncated = true
+      }
     }
-    messages.push(body)
+    if (!page.hasMore || page.messages.length === 0) break
+    cursor = page.nextCursor
   }
-  messages.reverse()
+  const serviceId = ctx.channels.get(channelId)?.serviceId
+  const messages: MessageBody[] = kept.map((message) => messageBody(message, channelId, serviceId))
   connection.send({
     type: 'chat_history_response',
     request_id: frame.request_id,

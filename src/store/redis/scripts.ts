@@ -13,13 +13,16 @@ import { createHash } from 'node:crypto'
  *   then the script's own arguments from ARGV[4].
  * - Global scripts: KEYS are the bookkeeping keys tagged `{global}`: KEYS[1] the session index
  *   (sorted set id → expiresAt), KEYS[2] members per session (hash id → count), KEYS[3] the agent
- *   counter, KEYS[4] the message counter.
+ *   counter, KEYS[4] the message counter, KEYS[5] message bytes per session (hash id → bytes),
+ *   KEYS[6] the store's message bytes (for maxStoreBytes).
  * - Attempt scripts: KEYS[1] one attempt counter (a hash: n the count, r when its window ends).
  *
  * The session hash holds: ttl, max (maxAgents), cr (creator, '' for none), ca (createdAt), exp
  * (expiresAt), last (lastCursor), first (cursor of the list's head), drop (droppedThrough), n
- * (members), and per member `k:<agent>` (key digest), `j:<agent>` (joinedAt), `s:<agent>`
- * (lastSeenAt). The list holds one JSON string per message: cursor = first + index.
+ * (members), bytes (the held messages' bytes), and per member `k:<agent>` (key digest),
+ * `j:<agent>` (joinedAt), `s:<agent>` (lastSeenAt). The list holds one JSON string per message:
+ * cursor = first + index. Each string starts `{"b":<bytes>,` so a script reads a message's
+ * charged size without decoding it.
  */
 
 const SESSION_PRELUDE = `
@@ -29,6 +32,13 @@ local now = tonumber(ARGV[2])
 local margin = tonumber(ARGV[3])
 
 local function int(x) return string.format('%d', x) end
+
+-- A stored message's charged size (its string's length if it predates the 'b' field).
+local function size(item)
+  local b = string.match(item, '^{"b":(%d+)')
+  if b then return tonumber(b) end
+  return #item
+end
 
 -- Forgets a session (expired, or found expired) and tells the watchers.
 local function gone()
@@ -100,7 +110,7 @@ local function admit(agent, keyHash)
 end
 `
 
-/** ARGV[4..]: ttl, maxAgents, creatorAgentId ('' none), creator member id ('' none), its key digest, greeting JSON ('' none). */
+/** ARGV[4..]: ttl, maxAgents, creatorAgentId ('' none), creator member id ('' none), its key digest, greeting JSON ('' none), greeting bytes. */
 const create = `
 if redis.call('EXISTS', H) == 1 then return 'exists' end
 local exp = now + tonumber(ARGV[4]) * 1000
@@ -109,7 +119,7 @@ if ARGV[9] ~= '' then first = '0' end
 local n = 0
 if ARGV[7] ~= '' then n = 1 end
 redis.call('HSET', H, 'ttl', ARGV[4], 'max', ARGV[5], 'cr', ARGV[6], 'ca', ARGV[2], 'exp', int(exp),
-  'last', '0', 'first', first, 'drop', '-1', 'n', n)
+  'last', '0', 'first', first, 'drop', '-1', 'n', n, 'bytes', ARGV[10])
 if n == 1 then
   redis.call('HSET', H, 'k:' .. ARGV[7], ARGV[8], 'j:' .. ARGV[7], ARGV[2], 's:' .. ARGV[7], ARGV[2])
 end
@@ -131,34 +141,52 @@ if not n then return {refused} end
 return {'ok', record(), n}
 `
 
-/** ARGV[4..]: agent, key digest ('' when none was shown), message JSON, maxMessagesPerSession. */
+/**
+ * ARGV[4..]: agent, key digest ('' when none was shown), message JSON, maxMessagesPerSession,
+ * the message's bytes, maxSessionBytes ('' for no cap). Answers the bytes it dropped too.
+ */
 const append = `
 if not live() then return {'session_not_found'} end
 local agent = ARGV[4]
 local key = redis.call('HGET', H, 'k:' .. agent)
 if not key then return {'not_member'} end
 if ARGV[5] ~= '' and ARGV[5] ~= key then return {'bad_key'} end
+local keep, incoming = tonumber(ARGV[7]), tonumber(ARGV[8])
+local held = redis.call('LLEN', L)
+local bytes = tonumber(redis.call('HGET', H, 'bytes') or '0')
+-- The oldest messages the new one pushes out, by count and then by bytes; never the new one.
+local count = math.max(0, held + 1 - keep)
+local dropped = 0
+if count > 0 then
+  for _, item in ipairs(redis.call('LRANGE', L, 0, count - 1)) do dropped = dropped + size(item) end
+end
+if ARGV[9] ~= '' then
+  local cap = tonumber(ARGV[9])
+  while count < held and bytes - dropped + incoming > cap do
+    dropped = dropped + size(redis.call('LINDEX', L, count))
+    count = count + 1
+  end
+end
 local cursor = redis.call('HINCRBY', H, 'last', 1)
-local length = redis.call('RPUSH', L, ARGV[6])
-redis.call('HSET', H, 's:' .. agent, ARGV[2])
-local keep = tonumber(ARGV[7])
-if length > keep then
-  redis.call('LTRIM', L, length - keep, -1)
-  local first = redis.call('HINCRBY', H, 'first', length - keep)
+redis.call('RPUSH', L, ARGV[6])
+redis.call('HSET', H, 's:' .. agent, ARGV[2], 'bytes', bytes - dropped + incoming)
+if count > 0 then
+  redis.call('LTRIM', L, count, -1)
+  local first = redis.call('HINCRBY', H, 'first', count)
   redis.call('HSET', H, 'drop', first - 1)
 end
 slide()
 redis.call('PUBLISH', CH, 'm:' .. cursor)
-return {'ok', record()}
+return {'ok', record(), dropped}
 `
 
-/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'), key digest ('' when none is required). */
+/** ARGV[4..]: agent, after (exclusive), limit, withMembers ('1'/'0'), maxBytes ('' for no budget), key digest ('' when none is required). */
 const read = `
 if not live() then return {'session_not_found'} end
 local agent = ARGV[4]
 local key = redis.call('HGET', H, 'k:' .. agent)
 if not key then return {'not_member'} end
-if ARGV[8] ~= '' and ARGV[8] ~= key then return {'bad_key'} end
+if ARGV[9] ~= '' and ARGV[9] ~= key then return {'bad_key'} end
 redis.call('HSET', H, 's:' .. agent, ARGV[2])
 local v = redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'first', 'drop')
 local last, first = tonumber(v[6]), tonumber(v[7])
@@ -167,7 +195,23 @@ local length = last - first + 1
 local from = start - first
 local to = math.min(length, from + tonumber(ARGV[6]))
 local messages = {}
-if from < to then messages = redis.call('LRANGE', L, from, to - 1) end
+if from < to and ARGV[8] == '' then messages = redis.call('LRANGE', L, from, to - 1) end
+if from < to and ARGV[8] ~= '' then
+  -- In slices, so a budget of a few messages never copies a thousand large ones out of the list.
+  local budget, bytes, at = tonumber(ARGV[8]), 0, from
+  while at < to do
+    local slice = redis.call('LRANGE', L, at, math.min(to, at + 32) - 1)
+    for _, item in ipairs(slice) do
+      bytes = bytes + size(item)
+      if bytes > budget and #messages > 0 then
+        to = at
+        break
+      end
+      messages[#messages + 1] = item
+      at = at + 1
+    end
+  end
+end
 local more = 0
 if to < length then more = 1 end
 local list = {}
@@ -288,12 +332,26 @@ return false
 `
 
 const GLOBAL_PRELUDE = `
-local Z, M, A, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local Z, M, A, G, B, T = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+
+-- Forgets a session's members and bytes in the counters (it left the index).
+local function forget(id)
+  local n = redis.call('HGET', M, id)
+  if n then
+    redis.call('HDEL', M, id)
+    redis.call('DECRBY', A, n)
+  end
+  local b = redis.call('HGET', B, id)
+  if b then
+    redis.call('HDEL', B, id)
+    redis.call('DECRBY', T, b)
+  end
+end
 `
 
 /**
  * Reserves a place in the index for a new session when fewer than maxSessions are live.
- * ARGV: now, id, expiresAt, maxSessions, members, messages.
+ * ARGV: now, id, expiresAt, maxSessions, members, messages, the greeting's bytes.
  */
 const reserve = `
 if redis.call('ZCOUNT', Z, '(' .. ARGV[1], '+inf') >= tonumber(ARGV[4]) then return 0 end
@@ -303,17 +361,31 @@ if ARGV[5] ~= '0' then
   redis.call('INCRBY', A, ARGV[5])
 end
 if ARGV[6] ~= '0' then redis.call('INCRBY', G, ARGV[6]) end
+if ARGV[7] ~= '0' then
+  redis.call('HSET', B, ARGV[2], ARGV[7])
+  redis.call('INCRBY', T, ARGV[7])
+end
+return 1
+`
+
+/**
+ * Reserves a message's bytes before its append, refusing when the store would hold more than
+ * maxStoreBytes. The append's drops are given back later (account). A session the index does
+ * not hold (being swept) is not counted. ARGV: id, bytes, maxStoreBytes.
+ */
+const reserveBytes = `
+if not redis.call('ZSCORE', Z, ARGV[1]) then return 1 end
+local total = tonumber(redis.call('GET', T) or '0')
+if total + tonumber(ARGV[2]) > tonumber(ARGV[3]) then return 0 end
+redis.call('HINCRBY', B, ARGV[1], ARGV[2])
+redis.call('INCRBY', T, ARGV[2])
 return 1
 `
 
 /** Takes a session out of the index (a create that failed after its reservation). ARGV: id. */
 const release = `
 redis.call('ZREM', Z, ARGV[1])
-local n = redis.call('HGET', M, ARGV[1])
-if n then
-  redis.call('HDEL', M, ARGV[1])
-  redis.call('DECRBY', A, n)
-end
+forget(ARGV[1])
 return 1
 `
 
@@ -322,13 +394,13 @@ return 1
  * one's latest expiry ('' when unchanged; 'gt' only raises the indexed one, 'set' may lower it,
  * as renew can) and members added or removed, plus the messages accepted. A session no longer
  * indexed is put back only if it is still live by its new expiry.
- * ARGV: now, messages delta, then per session: id, expiresAt, mode, members delta.
+ * ARGV: now, messages delta, then per session: id, expiresAt, mode, members delta, bytes delta.
  */
 const account = `
 local now = tonumber(ARGV[1])
 if ARGV[2] ~= '0' then redis.call('INCRBY', G, ARGV[2]) end
-for i = 3, #ARGV, 4 do
-  local id, exp, mode, delta = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+for i = 3, #ARGV, 5 do
+  local id, exp, mode, delta, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local present = redis.call('ZSCORE', Z, id)
   if exp ~= '' then
     if present then
@@ -346,6 +418,10 @@ for i = 3, #ARGV, 4 do
     redis.call('HINCRBY', M, id, delta)
     redis.call('INCRBY', A, delta)
   end
+  if bytes ~= '0' and present then
+    redis.call('HINCRBY', B, id, bytes)
+    redis.call('INCRBY', T, bytes)
+  end
 end
 return 1
 `
@@ -355,11 +431,7 @@ const sweep = `
 local ids = redis.call('ZRANGEBYSCORE', Z, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do
   redis.call('ZREM', Z, id)
-  local n = redis.call('HGET', M, id)
-  if n then
-    redis.call('HDEL', M, id)
-    redis.call('DECRBY', A, n)
-  end
+  forget(id)
 end
 return ids
 `
@@ -431,11 +503,12 @@ export const scripts = {
   getCode: script('getCode', SESSION_PRELUDE, getCode, 3),
   claim: script('claim', SESSION_PRELUDE, claim, 4),
   end: script('end', SESSION_PRELUDE, end, 2),
-  reserve: script('reserve', GLOBAL_PRELUDE, reserve, 4),
-  release: script('release', GLOBAL_PRELUDE, release, 4),
-  account: script('account', GLOBAL_PRELUDE, account, 4),
-  sweep: script('sweep', GLOBAL_PRELUDE, sweep, 4),
-  stats: script('stats', GLOBAL_PRELUDE, stats, 4),
+  reserve: script('reserve', GLOBAL_PRELUDE, reserve, 6),
+  reserveBytes: script('reserveBytes', GLOBAL_PRELUDE, reserveBytes, 6),
+  release: script('release', GLOBAL_PRELUDE, release, 6),
+  account: script('account', GLOBAL_PRELUDE, account, 6),
+  sweep: script('sweep', GLOBAL_PRELUDE, sweep, 6),
+  stats: script('stats', GLOBAL_PRELUDE, stats, 6),
   countAttempt: script('countAttempt', ATTEMPT_PRELUDE, countAttempt, 1),
   uncountAttempt: script('uncountAttempt', ATTEMPT_PRELUDE, uncountAttempt, 1),
 } as const satisfies Record<string, Script>
