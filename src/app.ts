@@ -126,7 +126,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   await app.register(async (scope) => {
     await scope.register(websocket, {
       // The plugin only listens to `server`'s 'upgrade' events, which is all the filter emits.
-      options: { maxPayload: config.hub.maxFrameBytes * 4, server: upgrades as unknown as Server },
+      // UTF-8 is checked by the hub, which answers a bad frame instead of closing the socket.
+      options: { maxPayload: config.hub.maxFrameBytes * 4, skipUTF8Validation: true, server: upgrades as unknown as Server },
       errorHandler: (err, socket) => hub.socketError(err, socket),
     })
     scope.addHook('onRoute', (route) => {

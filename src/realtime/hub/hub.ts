@@ -22,6 +22,22 @@ export interface HubLimits {
   maxConnections: number
 }
 
+/**
+ * The socket does not check UTF-8 (`skipUTF8Validation`): it would close the connection (1007)
+ * on a bad frame, and a bad frame gets an error frame instead. So frames are decoded here,
+ * refusing what is not UTF-8 rather than replacing it.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function decodeText(data: RawData): string {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw nexusError('invalid_body', 'The frame is not valid UTF-8 text.')
+  }
+}
+
 /** Channels nobody here watches are checked for expiry at most this often. */
 const SWEEP_MS = 60_000
 
@@ -129,12 +145,9 @@ export class Hub {
       return this.#sendError(connection, nexusError('payload_too_large', `A frame may hold at most ${this.#limits.maxFrameBytes} bytes.`), echo)
     }
     if (isBinary) return this.#sendError(connection, nexusError('invalid_body', 'Frames are JSON text, not binary.'), echo)
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8')
-      : Buffer.isBuffer(data) ? data.toString('utf8')
-      : Buffer.from(data).toString('utf8')
     let frame
     try {
-      frame = parseFrame(text, echo)
+      frame = parseFrame(decodeText(data), echo)
     } catch (err) {
       return this.#sendError(connection, allowed ? err : this.#tooFast(), echo)
     }
