@@ -107,7 +107,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   registerJsonParsing(app, bodyLimit)
 
   // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
-  const hub = new Hub({ sessions, limits: config.hub, log: app.log })
+  const hub = new Hub({ sessions, limits: config.hub, log: app.log, clock })
   // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
   app.addHook('preClose', async () => hub.close())
 
@@ -130,8 +130,13 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
       options: { maxPayload: config.hub.maxFrameBytes * 4, skipUTF8Validation: true, server: upgrades as unknown as Server },
       errorHandler: (err, socket) => hub.socketError(err, socket),
     })
+    upgrades.answerBadHandshakes(scope.websocketServer)
     scope.addHook('onRoute', (route) => {
       if (route.wsHandler) upgrades.serve(route.url)
+    })
+    // Over a connection cap, the upgrade is answered (JSON, from the catalogue) before it happens.
+    scope.addHook('onRequest', (request, _reply, done) => {
+      done(request.ws ? hub.refusal(request.ip) : undefined)
     })
     homeRoute(scope, context)
     hubRoutes(scope, context)

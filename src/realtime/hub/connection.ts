@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
 import { WebSocket } from 'ws'
 import type { ServerFrame } from './frames.js'
 
@@ -10,6 +11,8 @@ export const CLOSE = {
   tryAgainLater: 1013,
   /** Another connection showed this agent's resume token and took its place: do not reconnect. */
   replaced: 4001,
+  /** The socket said no `connect` within HUB_CONNECT_TIMEOUT_SECONDS of opening (4408: as HTTP's 408). */
+  connectTimeout: 4408,
 } as const
 
 export interface ConnectionLimits {
@@ -28,7 +31,13 @@ const MAX_QUEUED_FRAMES = 256
 export class Connection {
   readonly clientId = randomUUID()
   readonly socket: WebSocket
+  /** The upgrade: its client address (as the rate limit and the per-address cap count it). */
+  readonly request: FastifyRequest
+  /** `request.ip`, read once (fastify works it out anew on each read when it trusts a proxy). */
+  readonly address: string
   agentId: string | undefined
+  /** Closes the socket if it has not said `connect` by then; cleared once it has. */
+  connectDeadline: NodeJS.Timeout | undefined
   /** Cleared by each ping, set again by the pong (or any frame): a socket still unset at the next ping is dead. */
   alive = true
   readonly #limits: ConnectionLimits
@@ -38,8 +47,10 @@ export class Connection {
   #tail: Promise<void> = Promise.resolve()
   #queued = 0
 
-  constructor(socket: WebSocket, limits: ConnectionLimits, onSlow: (connection: Connection) => void) {
+  constructor(socket: WebSocket, request: FastifyRequest, limits: ConnectionLimits, onSlow: (connection: Connection) => void) {
     this.socket = socket
+    this.request = request
+    this.address = request.ip
     this.#limits = limits
     this.#onSlow = onSlow
     this.#tokens = limits.framesPerSecond

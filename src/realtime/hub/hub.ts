@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
-import { isNexusError, nexusError } from '../../core/errors.js'
+import type { Clock } from '../../core/clock.js'
+import { isNexusError, type NexusError, nexusError } from '../../core/errors.js'
+import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
 import type { SessionService } from '../../core/sessions.js'
 import { ChannelDirectory } from './channels.js'
 import { CLOSE, Connection } from './connection.js'
@@ -20,6 +22,12 @@ export interface HubLimits {
   /** A socket holding more than this unread is cut off. */
   maxBufferedBytes: number
   maxConnections: number
+  /** Sockets held at once from one client address (`request.ip`: TRUST_PROXY decides it, as for the rate limit). */
+  maxConnectionsPerAddress: number
+  /** A socket that has not said `connect` by then is closed with 4008. */
+  connectTimeoutSeconds: number
+  /** A service, and the requests waiting for it, is forgotten once its provider has been gone this long. */
+  serviceTtlSeconds: number
 }
 
 /**
@@ -58,7 +66,7 @@ export class Hub {
   #sweptAt = Date.now()
   #closing = false
 
-  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger }) {
+  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger; clock: Clock }) {
     this.#limits = options.limits
     this.#log = options.log
     const channels = new ChannelDirectory()
@@ -84,22 +92,38 @@ export class Hub {
     this.#ticker.unref()
   }
 
+  /**
+   * Why one more socket from `address` may not open, if it may not: the server is closing, or
+   * the hub is at either of its caps. Asked before the upgrade, so the refusal is an HTTP answer
+   * from the catalogue, and again once upgraded, for upgrades that were in flight together.
+   */
+  refusal(address: string): NexusError | undefined {
+    if (this.#closing) return nexusError('capacity_exceeded', 'The server is shutting down; reconnect later.', { retryAfter: CAPACITY_RETRY_SECONDS })
+    if (this.#ctx.registry.size >= this.#limits.maxConnections) {
+      return nexusError('capacity_exceeded', `The hub holds its maximum of ${this.#limits.maxConnections} connections; retry later.`, { retryAfter: CAPACITY_RETRY_SECONDS })
+    }
+    if (this.#ctx.registry.fromAddress(address) >= this.#limits.maxConnectionsPerAddress) {
+      return nexusError('capacity_exceeded', `The hub holds at most ${this.#limits.maxConnectionsPerAddress} connections from one address; close one or retry later.`, { retryAfter: CAPACITY_RETRY_SECONDS })
+    }
+    return undefined
+  }
+
   /** Takes a freshly upgraded socket. The agent id may come with the upgrade (`X-Agent-Id`, `?agent_id=`). */
   accept(socket: WebSocket, request: FastifyRequest): void {
-    if (this.#closing) {
-      socket.close(CLOSE.goingAway, 'server shutting down')
-      return
-    }
-    if (this.#ctx.registry.size >= this.#limits.maxConnections) {
-      const { body } = errorBody(nexusError('capacity_exceeded', `The hub holds its maximum of ${this.#limits.maxConnections} connections; retry later.`))
+    const refused = this.refusal(request.ip)
+    if (refused) {
+      const { body } = errorBody(refused)
       socket.send(JSON.stringify({ type: 'error', ...body }))
-      socket.close(CLOSE.tryAgainLater, 'hub full')
+      socket.close(this.#closing ? CLOSE.goingAway : CLOSE.tryAgainLater, this.#closing ? 'server shutting down' : 'hub full')
       return
     }
-    const connection = new Connection(socket, this.#limits, (slow) => {
+    const connection = new Connection(socket, request, this.#limits, (slow) => {
       this.#log.warn({ clientId: slow.clientId, agentId: slow.agentId, buffered: slow.socket.bufferedAmount }, 'hub: cut off a reader too slow to keep up')
     })
     this.#ctx.registry.add(connection)
+    // A socket that never says who it is would hold a connection slot for nothing.
+    connection.connectDeadline = setTimeout(() => this.#connectTimedOut(connection), this.#limits.connectTimeoutSeconds * 1000)
+    connection.connectDeadline.unref()
     socket.on('message', (data, isBinary) => this.#onData(connection, data, isBinary))
     socket.on('pong', () => {
       connection.alive = true
@@ -168,6 +192,18 @@ export class Hub {
     } catch (err) {
       this.#sendError(connection, err, echo)
     }
+    if (connection.agentId !== undefined && connection.connectDeadline !== undefined) {
+      clearTimeout(connection.connectDeadline)
+      connection.connectDeadline = undefined
+    }
+  }
+
+  #connectTimedOut(connection: Connection): void {
+    connection.connectDeadline = undefined
+    if (connection.agentId !== undefined || !connection.open) return
+    const seconds = this.#limits.connectTimeoutSeconds
+    this.#sendError(connection, nexusError('missing_agent_id', `No connect {agent_id} within ${seconds} s of opening; closing.`), { type: 'connect' })
+    connection.close(CLOSE.connectTimeout, `no connect within ${seconds} s`)
   }
 
   #sendError(connection: Connection, err: unknown, echo: FrameEcho): void {
@@ -183,6 +219,7 @@ export class Hub {
   }
 
   #onClose(connection: Connection): void {
+    clearTimeout(connection.connectDeadline)
     this.#ctx.delivery.detach(connection)
     const record = this.#ctx.registry.remove(connection)
     if (record) this.#ctx.registry.forgetIfIdle(record.agentId)

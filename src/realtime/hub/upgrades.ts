@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
-import type { IncomingMessage, Server } from 'node:http'
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { nexusError } from '../../core/errors.js'
+import type { WebSocketServer } from 'ws'
+import { type NexusError, nexusError } from '../../core/errors.js'
 import { requestId } from '../../http/request-id.js'
 
 /**
@@ -33,17 +34,33 @@ export class HubUpgrades extends EventEmitter {
     this.#paths.add(path)
   }
 
-  #refuse(request: IncomingMessage, socket: Duplex, path: string): void {
-    const err = nexusError('not_found', `No WebSocket at ${path.slice(0, 200)}: the hub is on ${[...this.#paths].join(' and ')}.`)
-    const body = JSON.stringify({ error: err.code, message: err.message })
-    socket.on('error', () => socket.destroy())
-    socket.end(
-      `HTTP/1.1 ${err.status} Not Found\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        `X-Request-Id: ${requestId(request)}\r\n` +
-        'Connection: close\r\n\r\n' +
-        body,
-    )
+  /**
+   * Upgrades the WebSocket layer itself refuses (a missing or bad Sec-WebSocket-Key, version,
+   * protocol or extension header) are answered from the catalogue too: left to `ws`, they
+   * would come back as text/html.
+   */
+  answerBadHandshakes(wss: WebSocketServer): void {
+    wss.on('wsClientError', (err: Error, socket: Duplex, request: IncomingMessage) => {
+      refuseUpgrade(request, socket, nexusError('invalid_request', `Not a WebSocket upgrade this server can take: ${err.message}.`))
+    })
   }
+
+  #refuse(request: IncomingMessage, socket: Duplex, path: string): void {
+    refuseUpgrade(request, socket, nexusError('not_found', `No WebSocket at ${path.slice(0, 200)}: the hub is on ${[...this.#paths].join(' and ')}.`))
+  }
+}
+
+/** Answers an upgrade with a catalogue error in its JSON, as any HTTP request would get it, and closes the socket. */
+export function refuseUpgrade(request: IncomingMessage, socket: Duplex, err: NexusError): void {
+  const body = JSON.stringify({ error: err.code, message: err.message })
+  socket.on('error', () => socket.destroy())
+  socket.end(
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId(request)}\r\n` +
+      (err.retryAfter !== undefined ? `Retry-After: ${err.retryAfter}\r\n` : '') +
+      'Connection: close\r\n\r\n' +
+      body,
+  )
 }
