@@ -13,6 +13,7 @@ import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
+import { addressBudget, rateLimitError } from './http/rate-limit.js'
 import { requestId } from './http/request-id.js'
 import { RequestLineController, requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
@@ -93,10 +94,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     // On Redis the count is shared by every instance; while Redis is away requests are not
     // limited, and those that need the store answer 503 store_unavailable.
     ...(facilities.rateLimit ? { ...facilities.rateLimit, skipOnError: true } : {}),
-    errorResponseBuilder: (_request, context) =>
-      nexusError('rate_limit_exceeded', `Too many requests: at most ${context.max} per ${config.rateLimit.windowSeconds} s from one address. Retry in ${Math.ceil(context.ttl / 1000)} s.`, {
-        retryAfter: Math.ceil(context.ttl / 1000),
-      }),
+    errorResponseBuilder: (_request, context) => rateLimitError(context.max, config.rateLimit.windowSeconds, context.ttl),
   })
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
   app.addHook('onRequest', (request, reply, done) => {
@@ -107,7 +105,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   registerJsonParsing(app, bodyLimit)
 
   // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
-  const hub = new Hub({ sessions, limits: config.hub, log: app.log, clock })
+  // Hub frames that write spend the same per-address budget as HTTP requests.
+  const hub = new Hub({ sessions, limits: config.hub, log: app.log, clock, budget: addressBudget(app, config.rateLimit.windowSeconds) })
   // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
   app.addHook('preClose', async () => hub.close())
 

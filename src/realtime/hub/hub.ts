@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from 'ws'
 import type { Clock } from '../../core/clock.js'
 import { isNexusError, type NexusError, nexusError } from '../../core/errors.js'
 import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
+import type { AddressBudget } from '../../http/rate-limit.js'
 import type { SessionService } from '../../core/sessions.js'
 import { ChannelDirectory } from './channels.js'
 import { CLOSE, Connection } from './connection.js'
@@ -46,6 +47,14 @@ function decodeText(data: RawData): string {
   }
 }
 
+/**
+ * Frames that make or write something (services, requests, channels, messages, ends): each
+ * spends one unit of its address's rate-limit budget, as an HTTP request does, so a socket
+ * cannot do through the hub what the rate limit forbids over HTTP. Reads and `connect` do not
+ * (the upgrade itself was counted).
+ */
+const WRITES: ReadonlySet<string> = new Set(['register', 'chat_request', 'chat_accept', 'chat_reject', 'chat_message', 'chat_end'])
+
 /** Channels nobody here watches are checked for expiry at most this often. */
 const SWEEP_MS = 60_000
 
@@ -62,12 +71,14 @@ export class Hub {
   readonly #ctx: HubContext
   readonly #limits: HubLimits
   readonly #log: FastifyBaseLogger
+  readonly #budget: AddressBudget
   readonly #ticker: NodeJS.Timeout
   #sweptAt = Date.now()
   #closing = false
 
-  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger; clock: Clock }) {
+  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger; clock: Clock; budget: AddressBudget }) {
     this.#limits = options.limits
+    this.#budget = options.budget
     this.#log = options.log
     const channels = new ChannelDirectory()
     const registry = new Registry()
@@ -188,6 +199,11 @@ export class Hub {
   async #run(connection: Connection, frame: Parameters<typeof handleFrame>[2], echo: FrameEcho): Promise<void> {
     if (!connection.open) return
     try {
+      // Spent in frame order, inside the queue: a frame over the budget is refused, and the ones after it wait their turn.
+      if (WRITES.has(frame.type) && connection.agentId !== undefined) {
+        const refused = await this.#budget(connection.request)
+        if (refused) throw refused
+      }
       await handleFrame(this.#ctx, connection, frame)
     } catch (err) {
       this.#sendError(connection, err, echo)
