@@ -9,6 +9,7 @@ t.test('defaults are the contract\'s', async (t) => {
     maxTtlSeconds: 86400, maxAgents: 50, agentInactivitySeconds: 0, pairCodeTtlSeconds: 600,
     maxMessageBytes: 65536, maxMessagesPerSession: 10000, maxSessions: 100000,
   })
+  t.match(config.hub, { maxConnections: 10000, maxConnectionsPerAddress: 100, connectTimeoutSeconds: 5, serviceTtlSeconds: 300 })
 })
 
 t.test('values are parsed', async (t) => {

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { Clock } from '../../core/clock.js'
 import { checkAgentId } from '../../core/agents.js'
 import { nexusError } from '../../core/errors.js'
 import type { SessionService } from '../../core/sessions.js'
@@ -18,6 +19,8 @@ export interface HubContext {
   services: Services
   delivery: Delivery
   log: FastifyBaseLogger
+  /** The app's clock (injected in tests): when providers left, when requests were made. */
+  clock: Clock
   /** A history reply stops adding older messages past this many bytes (it says `truncated`). */
   maxHistoryBytes: number
   /** Direct channels being made, by pair, so two first messages at once make one channel. */
@@ -90,6 +93,7 @@ function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'connec
     replaced.close(CLOSE.replaced, 'another connection took over this agent id')
   }
   connection.agentId = record.agentId
+  ctx.services.providerBack(record.agentId)
   connection.send({
     type: 'connected',
     client_id: connection.clientId,
@@ -110,22 +114,24 @@ function register(ctx: HubContext, connection: Connection, agentId: string, fram
   ctx.services.register(
     { serviceId: frame.service_id, providerId: agentId, name: frame.name, description: frame.description },
     (id) => ctx.registry.online(id) !== undefined,
+    ctx.clock(),
   )
   connection.send({ type: 'registered', service_id: frame.service_id })
 }
 
 function requestChat(ctx: HubContext, agentId: string, frame: FrameOf<'chat_request'>): void {
-  const service = ctx.services.get(frame.service_id)
+  const now = ctx.clock()
+  const service = ctx.services.get(frame.service_id, now)
   if (!service) throw new HubError('service_not_found', `No provider has registered the service ${frame.service_id}.`)
   if (service.providerId === agentId) throw nexusError('invalid_request', 'You provide this service yourself.')
   const provider = ctx.registry.online(service.providerId)
   if (!provider) throw new HubError('provider_offline', `The provider of ${frame.service_id} is not connected right now; try again later.`)
-  ctx.services.addRequest(service.providerId, { requestId: frame.request_id, consumerId: agentId, serviceId: frame.service_id, at: Date.now() })
+  ctx.services.addRequest(service.providerId, { requestId: frame.request_id, consumerId: agentId, serviceId: frame.service_id, at: now })
   provider.send({ type: 'chat_request', request_id: frame.request_id, consumer_id: agentId, service_id: frame.service_id, message: frame.message ?? '' })
 }
 
 async function acceptChat(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_accept'>): Promise<void> {
-  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id)
+  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id, ctx.clock())
   const created = await ctx.sessions.create({ creatorAgentId: agentId })
   const channelId = created.session.id
   const joined = await ctx.sessions.join(channelId, request.consumerId)
@@ -145,7 +151,7 @@ async function acceptChat(ctx: HubContext, connection: Connection, agentId: stri
 }
 
 function rejectChat(ctx: HubContext, agentId: string, frame: FrameOf<'chat_reject'>): void {
-  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id)
+  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id, ctx.clock())
   tell(ctx, request.consumerId, {
     type: 'chat_reject',
     request_id: request.requestId,
@@ -225,7 +231,7 @@ async function openDirect(ctx: HubContext, agentId: string, target: string): Pro
 }
 
 function serviceChannel(ctx: HubContext, agentId: string, serviceId: string, target: string | undefined): string {
-  const provides = ctx.services.get(serviceId)?.providerId === agentId
+  const provides = ctx.services.get(serviceId, ctx.clock())?.providerId === agentId
   const consumerId = provides ? target : agentId
   if (consumerId === undefined) {
     throw nexusError('invalid_request', 'You provide this service: name the consumer in `target_agent`, or use `channel_id`.', {

@@ -72,13 +72,15 @@ export class Hub {
   readonly #limits: HubLimits
   readonly #log: FastifyBaseLogger
   readonly #budget: AddressBudget
+  readonly #clock: Clock
   readonly #ticker: NodeJS.Timeout
-  #sweptAt = Date.now()
+  #sweptAt: number
   #closing = false
 
   constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger; clock: Clock; budget: AddressBudget }) {
     this.#limits = options.limits
     this.#budget = options.budget
+    this.#clock = options.clock
     this.#log = options.log
     const channels = new ChannelDirectory()
     const registry = new Registry()
@@ -93,12 +95,14 @@ export class Hub {
       sessions: options.sessions,
       registry,
       channels,
-      services: new Services(),
+      services: new Services({ providerTtlMs: options.limits.serviceTtlSeconds * 1000 }),
       delivery,
       log: options.log,
+      clock: options.clock,
       maxHistoryBytes: Math.max(64 * 1024, Math.floor(options.limits.maxBufferedBytes / 2)),
       opening: new Map(),
     }
+    this.#sweptAt = options.clock()
     this.#ticker = setInterval(() => this.#tick(), options.limits.pingSeconds * 1000)
     this.#ticker.unref()
   }
@@ -238,7 +242,9 @@ export class Hub {
     clearTimeout(connection.connectDeadline)
     this.#ctx.delivery.detach(connection)
     const record = this.#ctx.registry.remove(connection)
-    if (record) this.#ctx.registry.forgetIfIdle(record.agentId)
+    if (!record) return
+    this.#ctx.services.providerLeft(record.agentId, this.#clock())
+    this.#ctx.registry.forgetIfIdle(record.agentId)
   }
 
   /** A holder got its chat_end: the channel is done for it. */
@@ -283,7 +289,8 @@ export class Hub {
       connection.alive = false
       connection.socket.ping()
     }
-    const now = Date.now()
+    const now = this.#clock()
+    this.#ctx.services.forgetDeparted(now)
     if (now - this.#sweptAt < SWEEP_MS) return
     this.#sweptAt = now
     this.#ctx.services.sweep(now)
