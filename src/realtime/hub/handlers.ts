@@ -21,7 +21,7 @@ export interface HubContext {
   log: FastifyBaseLogger
   /** The app's clock (injected in tests): when providers left, when requests were made. */
   clock: Clock
-  /** A history reply stops adding older messages past this many bytes (it says `truncated`). */
+  /** A history reply stops adding older messages before it would pass this many bytes (it says `truncated`). */
   maxHistoryBytes: number
   /** Direct channels being made, by pair, so two first messages at once make one channel. */
   opening: Map<string, Promise<string>>
@@ -258,6 +258,8 @@ async function endChat(ctx: HubContext, connection: Connection, agentId: string,
 }
 
 async function history(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_history'>): Promise<void> {
+  // At the reader's pace: nothing is read for a socket that has not taken what it was sent.
+  if (!(await connection.whenDrained())) return
   const channelId = frame.channel_id ?? serviceChannel(ctx, agentId, frame.service_id!, frame.target_agent)
   const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT
   // Members only (the core's poll says so); the newest cursor, then the oldest still held.
@@ -270,11 +272,12 @@ async function history(ctx: HubContext, connection: Connection, agentId: string,
   const page = total === 0 ? [] : (await ctx.sessions.poll(channelId, agentId, { ...(after >= 0 ? { after } : {}), limit })).messages
   const serviceId = ctx.channels.get(channelId)?.serviceId
   const messages: MessageBody[] = []
-  let bytes = 0
+  // The reply's bytes on the wire: the envelope (`truncated` included), then each message and its comma.
+  let bytes = Buffer.byteLength(JSON.stringify({ type: 'chat_history_response', request_id: frame.request_id, channel_id: channelId, messages: [], total, truncated: true }))
   let truncated = false
   for (let i = page.length - 1; i >= 0; i--) {
     const body = messageBody(page[i]!, channelId, serviceId)
-    bytes += JSON.stringify(body).length
+    bytes += Buffer.byteLength(JSON.stringify(body)) + 1
     if (bytes > ctx.maxHistoryBytes && messages.length > 0) {
       truncated = true
       break

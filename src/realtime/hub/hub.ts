@@ -99,7 +99,8 @@ export class Hub {
       delivery,
       log: options.log,
       clock: options.clock,
-      maxHistoryBytes: Math.max(64 * 1024, Math.floor(options.limits.maxBufferedBytes / 2)),
+      // Half the socket's cap: a reply always fits in a drained socket, with room for deliveries.
+      maxHistoryBytes: Math.floor(options.limits.maxBufferedBytes / 2),
       opening: new Map(),
     }
     this.#sweptAt = options.clock()
