@@ -49,6 +49,7 @@ async function handshake(base: string, path: string, headers: Record<string, str
       resolve({ status: res.statusCode!, headers: res.headers, text })
     })
     req.on('error', reject)
+    req.setTimeout(5000, () => req.destroy(new Error(`no answer to ${method} ${path}`)))
     req.end()
   })
 }
@@ -71,6 +72,12 @@ t.test('an upgrade with bad WebSocket headers is answered from the catalogue, as
       t.match(JSON.parse(answer.text), { error: 'invalid_request', message: /Not a WebSocket upgrade/ }, `${path}: ${name}`)
       t.ok(answer.headers['x-request-id'], `${path}: ${name}: a request id`)
     }
+  }
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const answer = await handshake(base, '/v1/hub', { 'sec-websocket-key': key, 'sec-websocket-version': '13', 'transfer-encoding': 'chunked' }, method)
+    t.equal(answer.status, 400, method)
+    t.match(answer.headers['content-type'], /^application\/json/, method)
+    t.match(JSON.parse(answer.text), { error: 'invalid_request', message: `A WebSocket opens with GET, not ${method}.` }, method)
   }
   const client = await rawClient(t, `${hubUrl}/?agent_id=after-bad-headers`)
   t.match(await client.next({ type: 'connected' }), { agent_id: 'after-bad-headers' }, 'the hub goes on')

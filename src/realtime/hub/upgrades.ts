@@ -3,12 +3,13 @@ import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import { type NexusError, nexusError } from '../../core/errors.js'
+import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
 import { requestId } from '../../http/request-id.js'
 
 /**
- * The server's WebSocket upgrades, sorted: those for a path the hub serves go on to this emitter
- * (handed to @fastify/websocket as its `server`), every other one is answered 404 from the
- * catalogue and its socket closed. The paths are the hub's routes themselves: app.ts adds each
+ * The server's WebSocket upgrades, sorted: GETs for a path the hub serves go on to this emitter
+ * (handed to @fastify/websocket as its `server`), every other one is answered from the
+ * catalogue (404 elsewhere, 400 for another method) and its socket closed. The paths are the hub's routes themselves: app.ts adds each
  * one as its scope registers it, so they are written once, in the routes.
  *
  * Why not let the plugin see them all: @fastify/websocket adds hooks and a handler wrapper to
@@ -24,8 +25,14 @@ export class HubUpgrades extends EventEmitter {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '').split('?', 1)[0]!
       if (!this.#paths.has(path)) return this.#refuse(request, socket, path)
+      // Routed on, another method would wait for a body that never comes: the socket is no longer the parser's.
+      if (request.method !== 'GET') {
+        return refuseUpgrade(request, socket, nexusError('invalid_request', `A WebSocket opens with GET, not ${String(request.method).slice(0, 20)}.`))
+      }
       // Closing: the plugin has stopped listening, so nobody would take the socket.
-      if (!this.emit('upgrade', request, socket, head)) socket.destroy()
+      if (!this.emit('upgrade', request, socket, head)) {
+        refuseUpgrade(request, socket, nexusError('capacity_exceeded', 'The server is shutting down; reconnect shortly.', { retryAfter: CAPACITY_RETRY_SECONDS }))
+      }
     })
   }
 
