@@ -133,9 +133,12 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     scope.addHook('onRoute', (route) => {
       if (route.wsHandler) upgrades.serve(route.url)
     })
-    // Over a connection cap, the upgrade is answered (JSON, from the catalogue) before it happens.
-    scope.addHook('onRequest', (request, _reply, done) => {
-      done(request.ws ? hub.refusal(request.ip) : undefined)
+    // Over a connection cap, the upgrade is answered (JSON, from the catalogue) before it happens;
+    // answered here rather than thrown, so a client knocking again and again logs no errors.
+    scope.addHook('onRequest', (request, reply, done) => {
+      const refused = request.ws ? hub.refusal(request.ip) : undefined
+      if (refused) return void sendError(reply, refused)
+      done()
     })
     homeRoute(scope, context)
     hubRoutes(scope, context)
