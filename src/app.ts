@@ -13,6 +13,7 @@ import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
+import { addressBudget, rateLimitError } from './http/rate-limit.js'
 import { requestId } from './http/request-id.js'
 import { RequestLineController, requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
@@ -94,10 +95,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     // On Redis the count is shared by every instance; while Redis is away requests are not
     // limited, and those that need the store answer 503 store_unavailable.
     ...(facilities.rateLimit ? { ...facilities.rateLimit, skipOnError: true } : {}),
-    errorResponseBuilder: (_request, context) =>
-      nexusError('rate_limit_exceeded', `Too many requests: at most ${context.max} per ${config.rateLimit.windowSeconds} s from one address. Retry in ${Math.ceil(context.ttl / 1000)} s.`, {
-        retryAfter: Math.ceil(context.ttl / 1000),
-      }),
+    errorResponseBuilder: (_request, context) => rateLimitError(context.max, config.rateLimit.windowSeconds, context.ttl),
   })
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
   app.addHook('onRequest', (request, reply, done) => {
@@ -108,7 +106,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   registerJsonParsing(app, bodyLimit)
 
   // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
-  const hub = new Hub({ sessions, limits: config.hub, log: app.log })
+  // Hub frames that write spend the same per-address budget as HTTP requests.
+  const hub = new Hub({ sessions, limits: config.hub, log: app.log, clock, budget: addressBudget(app, config.rateLimit.windowSeconds) })
   // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
   app.addHook('preClose', async () => hub.close())
 
@@ -128,11 +127,20 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   await app.register(async (scope) => {
     await scope.register(websocket, {
       // The plugin only listens to `server`'s 'upgrade' events, which is all the filter emits.
-      options: { maxPayload: config.hub.maxFrameBytes * 4, server: upgrades as unknown as Server },
+      // UTF-8 is checked by the hub, which answers a bad frame instead of closing the socket.
+      options: { maxPayload: config.hub.maxFrameBytes * 4, skipUTF8Validation: true, server: upgrades as unknown as Server },
       errorHandler: (err, socket) => hub.socketError(err, socket),
     })
+    upgrades.answerBadHandshakes(scope.websocketServer)
     scope.addHook('onRoute', (route) => {
       if (route.wsHandler) upgrades.serve(route.url)
+    })
+    // Over a connection cap, the upgrade is answered (JSON, from the catalogue) before it happens;
+    // answered here rather than thrown, so a client knocking again and again logs no errors.
+    scope.addHook('onRequest', (request, reply, done) => {
+      const refused = request.ws ? hub.refusal(request.ip) : undefined
+      if (refused) return void sendError(reply, refused)
+      done()
     })
     homeRoute(scope, context)
     hubRoutes(scope, context)

@@ -105,6 +105,9 @@ const envSchema = z.object({
   HUB_PING_SECONDS: integer(30, 1),
   HUB_MAX_BUFFERED_BYTES: integer(8 * 1024 * 1024, 1024),
   HUB_MAX_CONNECTIONS: integer(10000, 1),
+  HUB_MAX_CONNECTIONS_PER_IP: integer(100, 1),
+  HUB_CONNECT_TIMEOUT_SECONDS: integer(5, 1, 3600),
+  HUB_SERVICE_TTL_SECONDS: integer(300, 1),
   STORE: z.enum(['memory', 'redis']).optional().transform((value) => value ?? 'memory'),
   REDIS_URL: z
     .string()
@@ -143,7 +146,19 @@ export interface Config {
   /** A comment line on every event stream this often, so proxies keep it open. */
   sseKeepAliveSeconds: number
   /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
-  hub: { maxFrameBytes: number; framesPerSecond: number; pingSeconds: number; maxBufferedBytes: number; maxConnections: number }
+  hub: {
+    maxFrameBytes: number
+    framesPerSecond: number
+    pingSeconds: number
+    maxBufferedBytes: number
+    maxConnections: number
+    /** Sockets held at once from one client address (as the rate limit counts it, TRUST_PROXY honoured). */
+    maxConnectionsPerAddress: number
+    /** A socket that has not said `connect` within this long is closed. */
+    connectTimeoutSeconds: number
+    /** A service (and the requests waiting for it) is forgotten once its provider has been gone this long. */
+    serviceTtlSeconds: number
+  }
   /** Where state lives: this process's memory, or a Redis shared by many instances. */
   store: {
     kind: 'memory' | 'redis'
@@ -215,6 +230,9 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       pingSeconds: e.HUB_PING_SECONDS,
       maxBufferedBytes: e.HUB_MAX_BUFFERED_BYTES,
       maxConnections: e.HUB_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.HUB_MAX_CONNECTIONS_PER_IP,
+      connectTimeoutSeconds: e.HUB_CONNECT_TIMEOUT_SECONDS,
+      serviceTtlSeconds: e.HUB_SERVICE_TTL_SECONDS,
     },
     store: {
       kind: e.STORE,

@@ -12,6 +12,7 @@ t.test('defaults are the contract\'s', async (t) => {
     maxPageBytes: 1048576, maxSessionBytes: 16777216, maxStoreBytes: 268435456,
   })
   t.equal(config.slowReaderSeconds, 30)
+  t.match(config.hub, { maxConnections: 10000, maxConnectionsPerAddress: 100, connectTimeoutSeconds: 5, serviceTtlSeconds: 300 })
 })
 
 t.test('the pairing guards are configurable, and refuse zero', async (t) => {

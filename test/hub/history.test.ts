@@ -57,3 +57,19 @@ t.test('history is for members only', async (t) => {
   stranger.send({ type: 'chat_history', request_id: 'now', channel_id: channelId })
   t.match(await stranger.next({ type: 'chat_history_response' }), { request_id: 'now', total: 0 })
 })
+
+t.test('a history reply is at most half of HUB_MAX_BUFFERED_BYTES on the wire', async (t) => {
+  const { hubUrl } = await hubServer(t, { HUB_MAX_BUFFERED_BYTES: '65536' })
+  const { provider, consumer, channelId } = await openChat(t, hubUrl)
+  for (let i = 0; i < 30; i++) {
+    provider.send({ type: 'chat_message', channel_id: channelId, content: `${i} ${'h'.repeat(4000)}`, message_id: `b${i}` })
+    await provider.next({ type: 'chat_message_ack', message_id: `b${i}` })
+  }
+  consumer.send({ type: 'chat_history', request_id: 'big', channel_id: channelId, limit: 30 })
+  const reply = await consumer.next({ type: 'chat_history_response' })
+  const bytes = Buffer.byteLength(JSON.stringify(reply))
+  t.ok(bytes <= 65536 / 2, `${bytes} bytes`)
+  t.equal(reply.truncated, true)
+  t.ok(reply.messages.length >= 5, `${reply.messages.length} messages, the newest`)
+  t.equal(reply.messages.at(-1).cursor, '30')
+})

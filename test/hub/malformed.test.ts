@@ -25,6 +25,8 @@ t.test('every malformed frame gets an error frame; the connection and the hub go
     ['chat_accept without consumer_id', JSON.stringify({ type: 'chat_accept' }), { error_code: 'invalid_request' }],
     ['chat_end without channel_id', JSON.stringify({ type: 'chat_end' }), { error_code: 'invalid_request' }],
     ['chat_history without request_id', JSON.stringify({ type: 'chat_history', channel_id: channelId }), { error_code: 'invalid_request' }],
+    ['a text frame that is not UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { error_code: 'invalid_body', message: /UTF-8/ }],
+    ['a text frame cut inside a UTF-8 character', Buffer.from('{"type":"ping","request_id":"\u00e9"}').subarray(0, 30), { error_code: 'invalid_body', message: /UTF-8/ }],
     ['a binary frame', Buffer.from('{"type":"ping"}'), { error_code: 'invalid_body', message: /binary/ }, true],
     ['an oversized frame', JSON.stringify({ type: 'chat_message', channel_id: channelId, content: 'x'.repeat(5000) }), { error_code: 'payload_too_large' }],
   ]

@@ -49,6 +49,8 @@ export class Pump {
   #endSent = false
   /** Paused on a congested socket, until this pump's writes drain. */
   #draining = false
+  /** Set while a message waits for room on the socket: told each time one of this pump's writes is taken. */
+  #tookWrite: (() => void) | undefined
   #retry: NodeJS.Timeout | undefined
 
   constructor(host: PumpHost, connection: Connection, agent: AgentRecord, channelId: string, state: AgentChannel) {
@@ -140,18 +142,23 @@ export class Pump {
         continue
       }
       if (this.connection.congested) return this.#resumeWhenDrained()
+      const text = JSON.stringify(messageFrame(message, this.channelId, info?.serviceId))
+      const bytes = Buffer.byteLength(text)
+      // Paced, not cut: a message that would not fit beside what is unread waits for the reader.
+      if (this.connection.mustWait(bytes) && !(await this.#roomFor(bytes))) return
       this.#sent = message.cursor
       const cursor = message.cursor
       this.#outstanding++
-      const handed = this.connection.send(messageFrame(message, this.channelId, info?.serviceId), (err) => {
+      const handed = this.connection.sendText(text, (err) => {
         this.#outstanding--
+        this.#tookWrite?.()
         if (err) this.#failed = true
         else this.#confirm(this.#outstanding === 0 ? this.#sent : cursor)
         if (this.#outstanding === 0 && this.#draining) {
           this.#draining = false
           void this.kick()
         }
-      })
+      }, bytes)
       if (!handed) {
         this.stop()
         return
@@ -160,6 +167,27 @@ export class Pump {
     }
     if (end && (pastEnd || !page.hasMore)) return this.#sendEnd(end)
     if (page.hasMore) this.#again = true
+  }
+
+  /**
+   * Waits until a frame of `bytes` fits beside what the socket holds unread (only a message
+   * larger than half of HUB_MAX_BUFFERED_BYTES gets here: smaller ones are paced by `congested`).
+   * Woken by each of this pump's writes the kernel takes, or after a short while when the
+   * socket holds only others' writes. False when the pump stopped or the socket closed meanwhile.
+   */
+  async #roomFor(bytes: number): Promise<boolean> {
+    while (this.connection.mustWait(bytes)) {
+      if (this.#stopped || !this.connection.open) return false
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_POLL_MS)
+        this.#tookWrite = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.#tookWrite = undefined
+    }
+    return !this.#stopped && this.connection.open
   }
 
   /** Goes on once this pump's writes have drained (or, if it has none out, shortly). */

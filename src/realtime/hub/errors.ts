@@ -27,13 +27,23 @@ export interface ErrorBody {
   error_code: string
   message: string
   details?: FieldProblem[]
+  /** Seconds to wait before trying again (rate limit, capacity), as HTTP's Retry-After. */
+  retry_after?: number
 }
 
 /** Catalogue and hub errors keep their code and message; anything else is a bug, and says nothing of its insides. */
 export function errorBody(err: unknown): { body: ErrorBody; bug: boolean } {
   if (err instanceof HubError) return { body: { error_code: err.code, message: err.message }, bug: false }
   if (isNexusError(err)) {
-    return { body: { error_code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }, bug: false }
+    return {
+      body: {
+        error_code: err.code,
+        message: err.message,
+        ...(err.details ? { details: err.details } : {}),
+        ...(err.retryAfter !== undefined ? { retry_after: err.retryAfter } : {}),
+      },
+      bug: false,
+    }
   }
   return { body: { error_code: 'internal_error', message: 'Something went wrong on our side.' }, bug: true }
 }

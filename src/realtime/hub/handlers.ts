@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { Clock } from '../../core/clock.js'
 import { checkAgentId } from '../../core/agents.js'
 import { nexusError } from '../../core/errors.js'
 import type { SessionService } from '../../core/sessions.js'
@@ -9,10 +10,6 @@ import { HubError } from './errors.js'
 import { type ClientFrame, DEFAULT_HISTORY_LIMIT, type FrameOf, type MessageBody, messageBody, type ServerFrame } from './frames.js'
 import type { AgentChannel, Registry } from './registry.js'
 import type { Services } from './services.js'
-import type { StoredMessage } from '../../store/store.js'
-
-/** What a history counts for a message's ids, times and keys beside its charged bytes. */
-const MESSAGE_ENVELOPE_BYTES = 256
 
 /** What the handlers work with: the core's sessions and the hub's own state. */
 export interface HubContext {
@@ -22,7 +19,9 @@ export interface HubContext {
   services: Services
   delivery: Delivery
   log: FastifyBaseLogger
-  /** A history reply stops adding older messages past this many bytes (it says `truncated`). */
+  /** The app's clock (injected in tests): when providers left, when requests were made. */
+  clock: Clock
+  /** A history reply stops adding older messages before it would pass this many bytes (it says `truncated`). */
   maxHistoryBytes: number
   /** Direct channels being made, by pair, so two first messages at once make one channel. */
   opening: Map<string, Promise<string>>
@@ -94,6 +93,7 @@ function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'connec
     replaced.close(CLOSE.replaced, 'another connection took over this agent id')
   }
   connection.agentId = record.agentId
+  ctx.services.providerBack(record.agentId)
   connection.send({
     type: 'connected',
     client_id: connection.clientId,
@@ -114,22 +114,24 @@ function register(ctx: HubContext, connection: Connection, agentId: string, fram
   ctx.services.register(
     { serviceId: frame.service_id, providerId: agentId, name: frame.name, description: frame.description },
     (id) => ctx.registry.online(id) !== undefined,
+    ctx.clock(),
   )
   connection.send({ type: 'registered', service_id: frame.service_id })
 }
 
 function requestChat(ctx: HubContext, agentId: string, frame: FrameOf<'chat_request'>): void {
-  const service = ctx.services.get(frame.service_id)
+  const now = ctx.clock()
+  const service = ctx.services.get(frame.service_id, now)
   if (!service) throw new HubError('service_not_found', `No provider has registered the service ${frame.service_id}.`)
   if (service.providerId === agentId) throw nexusError('invalid_request', 'You provide this service yourself.')
   const provider = ctx.registry.online(service.providerId)
   if (!provider) throw new HubError('provider_offline', `The provider of ${frame.service_id} is not connected right now; try again later.`)
-  ctx.services.addRequest(service.providerId, { requestId: frame.request_id, consumerId: agentId, serviceId: frame.service_id, at: Date.now() })
+  ctx.services.addRequest(service.providerId, { requestId: frame.request_id, consumerId: agentId, serviceId: frame.service_id, at: now })
   provider.send({ type: 'chat_request', request_id: frame.request_id, consumer_id: agentId, service_id: frame.service_id, message: frame.message ?? '' })
 }
 
 async function acceptChat(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_accept'>): Promise<void> {
-  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id)
+  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id, ctx.clock())
   const created = await ctx.sessions.create({ creatorAgentId: agentId })
   const channelId = created.session.id
   const joined = await ctx.sessions.join(channelId, request.consumerId)
@@ -149,7 +151,7 @@ async function acceptChat(ctx: HubContext, connection: Connection, agentId: stri
 }
 
 function rejectChat(ctx: HubContext, agentId: string, frame: FrameOf<'chat_reject'>): void {
-  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id)
+  const request = ctx.services.takeRequest(agentId, frame.consumer_id, frame.request_id, ctx.clock())
   tell(ctx, request.consumerId, {
     type: 'chat_reject',
     request_id: request.requestId,
@@ -229,7 +231,7 @@ async function openDirect(ctx: HubContext, agentId: string, target: string): Pro
 }
 
 function serviceChannel(ctx: HubContext, agentId: string, serviceId: string, target: string | undefined): string {
-  const provides = ctx.services.get(serviceId)?.providerId === agentId
+  const provides = ctx.services.get(serviceId, ctx.clock())?.providerId === agentId
   const consumerId = provides ? target : agentId
   if (consumerId === undefined) {
     throw nexusError('invalid_request', 'You provide this service: name the consumer in `target_agent`, or use `channel_id`.', {
@@ -257,6 +259,8 @@ async function endChat(ctx: HubContext, connection: Connection, agentId: string,
 }
 
 async function history(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_history'>): Promise<void> {
+  // At the reader's pace: nothing is read for a socket that has not taken what it was sent.
+  if (!(await connection.whenDrained())) return
   const channelId = frame.channel_id ?? serviceChannel(ctx, agentId, frame.service_id!, frame.target_agent)
   const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT
   // Members only (the core's poll says so, and with REQUIRE_KEY_FOR_READS the key the hub holds
@@ -268,26 +272,29 @@ async function history(ctx: HubContext, connection: Connection, agentId: string,
   const oldest = first.messages[0]?.cursor
   const total = oldest === undefined ? 0 : last - oldest + 1
   // The newest `limit` messages, read forward a page (a core byte budget) at a time, keeping the
-  // newest that fit in maxHistoryBytes: never the whole window in memory at once.
-  let cursor = last - limit
-  const kept: StoredMessage[] = []
-  let bytes = 0
+  // newest that fit in maxHistoryBytes on the wire: never the whole window in memory at once.
+  const serviceId = ctx.channels.get(channelId)?.serviceId
+  // The reply's bytes on the wire: the envelope (`truncated` included), then each message and its comma.
+  let bytes = Buffer.byteLength(JSON.stringify({ type: 'chat_history_response', request_id: frame.request_id, channel_id: channelId, messages: [], total, truncated: true }))
+  const kept: { body: MessageBody; bytes: number }[] = []
   let truncated = false
+  let cursor = last - limit
   while (total > 0 && cursor < last) {
     const page = await ctx.sessions.poll(channelId, agentId, { ...(cursor >= 0 ? { after: cursor } : {}), limit: last - Math.max(cursor, -1), sessionKey })
     for (const message of page.messages) {
-      kept.push(message)
-      bytes += message.bytes + MESSAGE_ENVELOPE_BYTES
+      const body = messageBody(message, channelId, serviceId)
+      const size = Buffer.byteLength(JSON.stringify(body)) + 1
+      kept.push({ body, bytes: size })
+      bytes += size
       while (bytes > ctx.maxHistoryBytes && kept.length > 1) {
-        bytes -= kept.shift()!.bytes + MESSAGE_ENVELOPE_BYTES
+        bytes -= kept.shift()!.bytes
         truncated = true
       }
     }
     if (!page.hasMore || page.messages.length === 0) break
     cursor = page.nextCursor
   }
-  const serviceId = ctx.channels.get(channelId)?.serviceId
-  const messages: MessageBody[] = kept.map((message) => messageBody(message, channelId, serviceId))
+  const messages = kept.map((entry) => entry.body)
   connection.send({
     type: 'chat_history_response',
     request_id: frame.request_id,

@@ -1,6 +1,9 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
-import { isNexusError, nexusError } from '../../core/errors.js'
+import type { Clock } from '../../core/clock.js'
+import { isNexusError, type NexusError, nexusError } from '../../core/errors.js'
+import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
+import type { AddressBudget } from '../../http/rate-limit.js'
 import type { SessionService } from '../../core/sessions.js'
 import { ChannelDirectory } from './channels.js'
 import { CLOSE, Connection } from './connection.js'
@@ -20,7 +23,37 @@ export interface HubLimits {
   /** A socket holding more than this unread is cut off. */
   maxBufferedBytes: number
   maxConnections: number
+  /** Sockets held at once from one client address (`request.ip`: TRUST_PROXY decides it, as for the rate limit). */
+  maxConnectionsPerAddress: number
+  /** A socket that has not said `connect` by then is closed with 4008. */
+  connectTimeoutSeconds: number
+  /** A service, and the requests waiting for it, is forgotten once its provider has been gone this long. */
+  serviceTtlSeconds: number
 }
+
+/**
+ * The socket does not check UTF-8 (`skipUTF8Validation`): it would close the connection (1007)
+ * on a bad frame, and a bad frame gets an error frame instead. So frames are decoded here,
+ * refusing what is not UTF-8 rather than replacing it.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function decodeText(data: RawData): string {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw nexusError('invalid_body', 'The frame is not valid UTF-8 text.')
+  }
+}
+
+/**
+ * Frames that make or write something (services, requests, channels, messages, ends): each
+ * spends one unit of its address's rate-limit budget, as an HTTP request does, so a socket
+ * cannot do through the hub what the rate limit forbids over HTTP. Reads and `connect` do not
+ * (the upgrade itself was counted).
+ */
+const WRITES: ReadonlySet<string> = new Set(['register', 'chat_request', 'chat_accept', 'chat_reject', 'chat_message', 'chat_end'])
 
 /** Channels nobody here watches are checked for expiry at most this often. */
 const SWEEP_MS = 60_000
@@ -38,12 +71,16 @@ export class Hub {
   readonly #ctx: HubContext
   readonly #limits: HubLimits
   readonly #log: FastifyBaseLogger
+  readonly #budget: AddressBudget
+  readonly #clock: Clock
   readonly #ticker: NodeJS.Timeout
-  #sweptAt = Date.now()
+  #sweptAt: number
   #closing = false
 
-  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger }) {
+  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger; clock: Clock; budget: AddressBudget }) {
     this.#limits = options.limits
+    this.#budget = options.budget
+    this.#clock = options.clock
     this.#log = options.log
     const channels = new ChannelDirectory()
     const registry = new Registry()
@@ -58,32 +95,51 @@ export class Hub {
       sessions: options.sessions,
       registry,
       channels,
-      services: new Services(),
+      services: new Services({ providerTtlMs: options.limits.serviceTtlSeconds * 1000 }),
       delivery,
       log: options.log,
-      maxHistoryBytes: Math.max(64 * 1024, Math.floor(options.limits.maxBufferedBytes / 2)),
+      clock: options.clock,
+      // Half the socket's cap: a reply always fits in a drained socket, with room for deliveries.
+      maxHistoryBytes: Math.floor(options.limits.maxBufferedBytes / 2),
       opening: new Map(),
     }
+    this.#sweptAt = options.clock()
     this.#ticker = setInterval(() => this.#tick(), options.limits.pingSeconds * 1000)
     this.#ticker.unref()
   }
 
+  /**
+   * Why one more socket from `address` may not open, if it may not: the server is closing, or
+   * the hub is at either of its caps. Asked before the upgrade, so the refusal is an HTTP answer
+   * from the catalogue, and again once upgraded, for upgrades that were in flight together.
+   */
+  refusal(address: string): NexusError | undefined {
+    if (this.#closing) return nexusError('capacity_exceeded', 'The server is shutting down; reconnect later.', { retryAfter: CAPACITY_RETRY_SECONDS })
+    if (this.#ctx.registry.size >= this.#limits.maxConnections) {
+      return nexusError('capacity_exceeded', `The hub holds its maximum of ${this.#limits.maxConnections} connections; retry later.`, { retryAfter: CAPACITY_RETRY_SECONDS })
+    }
+    if (this.#ctx.registry.fromAddress(address) >= this.#limits.maxConnectionsPerAddress) {
+      return nexusError('capacity_exceeded', `The hub holds at most ${this.#limits.maxConnectionsPerAddress} connections from one address; close one or retry later.`, { retryAfter: CAPACITY_RETRY_SECONDS })
+    }
+    return undefined
+  }
+
   /** Takes a freshly upgraded socket. The agent id may come with the upgrade (`X-Agent-Id`, `?agent_id=`). */
   accept(socket: WebSocket, request: FastifyRequest): void {
-    if (this.#closing) {
-      socket.close(CLOSE.goingAway, 'server shutting down')
-      return
-    }
-    if (this.#ctx.registry.size >= this.#limits.maxConnections) {
-      const { body } = errorBody(nexusError('capacity_exceeded', `The hub holds its maximum of ${this.#limits.maxConnections} connections; retry later.`))
+    const refused = this.refusal(request.ip)
+    if (refused) {
+      const { body } = errorBody(refused)
       socket.send(JSON.stringify({ type: 'error', ...body }))
-      socket.close(CLOSE.tryAgainLater, 'hub full')
+      socket.close(this.#closing ? CLOSE.goingAway : CLOSE.tryAgainLater, this.#closing ? 'server shutting down' : 'hub full')
       return
     }
-    const connection = new Connection(socket, this.#limits, (slow) => {
+    const connection = new Connection(socket, request, this.#limits, (slow) => {
       this.#log.warn({ clientId: slow.clientId, agentId: slow.agentId, buffered: slow.socket.bufferedAmount }, 'hub: cut off a reader too slow to keep up')
     })
     this.#ctx.registry.add(connection)
+    // A socket that never says who it is would hold a connection slot for nothing.
+    connection.connectDeadline = setTimeout(() => this.#connectTimedOut(connection), this.#limits.connectTimeoutSeconds * 1000)
+    connection.connectDeadline.unref()
     socket.on('message', (data, isBinary) => this.#onData(connection, data, isBinary))
     socket.on('pong', () => {
       connection.alive = true
@@ -129,12 +185,9 @@ export class Hub {
       return this.#sendError(connection, nexusError('payload_too_large', `A frame may hold at most ${this.#limits.maxFrameBytes} bytes.`), echo)
     }
     if (isBinary) return this.#sendError(connection, nexusError('invalid_body', 'Frames are JSON text, not binary.'), echo)
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8')
-      : Buffer.isBuffer(data) ? data.toString('utf8')
-      : Buffer.from(data).toString('utf8')
     let frame
     try {
-      frame = parseFrame(text, echo)
+      frame = parseFrame(decodeText(data), echo)
     } catch (err) {
       return this.#sendError(connection, allowed ? err : this.#tooFast(), echo)
     }
@@ -151,10 +204,27 @@ export class Hub {
   async #run(connection: Connection, frame: Parameters<typeof handleFrame>[2], echo: FrameEcho): Promise<void> {
     if (!connection.open) return
     try {
+      // Spent in frame order, inside the queue: a frame over the budget is refused, and the ones after it wait their turn.
+      if (WRITES.has(frame.type) && connection.agentId !== undefined) {
+        const refused = await this.#budget(connection.request)
+        if (refused) throw refused
+      }
       await handleFrame(this.#ctx, connection, frame)
     } catch (err) {
       this.#sendError(connection, err, echo)
     }
+    if (connection.agentId !== undefined && connection.connectDeadline !== undefined) {
+      clearTimeout(connection.connectDeadline)
+      connection.connectDeadline = undefined
+    }
+  }
+
+  #connectTimedOut(connection: Connection): void {
+    connection.connectDeadline = undefined
+    if (connection.agentId !== undefined || !connection.open) return
+    const seconds = this.#limits.connectTimeoutSeconds
+    this.#sendError(connection, nexusError('missing_agent_id', `No connect {agent_id} within ${seconds} s of opening; closing.`), { type: 'connect' })
+    connection.close(CLOSE.connectTimeout, `no connect within ${seconds} s`)
   }
 
   #sendError(connection: Connection, err: unknown, echo: FrameEcho): void {
@@ -170,9 +240,12 @@ export class Hub {
   }
 
   #onClose(connection: Connection): void {
+    clearTimeout(connection.connectDeadline)
     this.#ctx.delivery.detach(connection)
     const record = this.#ctx.registry.remove(connection)
-    if (record) this.#ctx.registry.forgetIfIdle(record.agentId)
+    if (!record) return
+    this.#ctx.services.providerLeft(record.agentId, this.#clock())
+    this.#ctx.registry.forgetIfIdle(record.agentId)
   }
 
   /** A holder got its chat_end: the channel is done for it. */
@@ -217,7 +290,8 @@ export class Hub {
       connection.alive = false
       connection.socket.ping()
     }
-    const now = Date.now()
+    const now = this.#clock()
+    this.#ctx.services.forgetDeparted(now)
     if (now - this.#sweptAt < SWEEP_MS) return
     this.#sweptAt = now
     this.#ctx.services.sweep(now)

@@ -57,9 +57,15 @@ export class AgentRecord {
 export class Registry {
   readonly #agents = new Map<string, AgentRecord>()
   readonly #connections = new Set<Connection>()
+  /** Connections held per client address, for the per-address cap. */
+  readonly #byAddress = new Map<string, number>()
 
   get size(): number {
     return this.#connections.size
+  }
+
+  fromAddress(address: string): number {
+    return this.#byAddress.get(address) ?? 0
   }
 
   connections(): Iterable<Connection> {
@@ -67,7 +73,9 @@ export class Registry {
   }
 
   add(connection: Connection): void {
+    if (this.#connections.has(connection)) return
     this.#connections.add(connection)
+    this.#byAddress.set(connection.address, this.fromAddress(connection.address) + 1)
   }
 
   agent(agentId: string): AgentRecord | undefined {
@@ -107,7 +115,11 @@ export class Registry {
 
   /** Forgets a closed connection; its agent goes offline unless another connection took it over. */
   remove(connection: Connection): AgentRecord | undefined {
-    this.#connections.delete(connection)
+    if (this.#connections.delete(connection)) {
+      const held = this.fromAddress(connection.address)
+      if (held <= 1) this.#byAddress.delete(connection.address)
+      else this.#byAddress.set(connection.address, held - 1)
+    }
     const record = connection.agentId === undefined ? undefined : this.#agents.get(connection.agentId)
     if (!record || record.connection !== connection) return undefined
     record.connection = undefined
