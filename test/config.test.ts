@@ -9,6 +9,7 @@ t.test('defaults are the contract\'s', async (t) => {
     maxTtlSeconds: 86400, maxAgents: 50, agentInactivitySeconds: 0, pairCodeTtlSeconds: 600,
     maxMessageBytes: 65536, maxMessagesPerSession: 10000, maxSessions: 100000,
   })
+  t.same(config.http, { requestTimeoutMs: 30_000, maxConnectionsPerAddress: 256 })
 })
 
 t.test('values are parsed', async (t) => {
@@ -19,10 +20,11 @@ t.test('values are parsed', async (t) => {
   t.equal(config.limits.maxAgents, 3)
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.same(loadConfig({ REQUEST_TIMEOUT_SECONDS: '5', MAX_CONNECTIONS_PER_IP: '0' }).http, { requestTimeoutMs: 5000, maxConnectionsPerAddress: 0 })
 })
 
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0']] as const) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['REQUEST_TIMEOUT_SECONDS', '0'], ['REQUEST_TIMEOUT_SECONDS', '301'], ['MAX_CONNECTIONS_PER_IP', '-1']] as const) {
     let error: unknown
     try {
       loadConfig({ [name]: value })

@@ -44,7 +44,8 @@ export function messageRoutes(app: App, { sessions, holds }: RouteContext): void
     // The query as parsed is what the core reads; it ignores `wait`, and the request keeps the
     // object for its whole life anyway, so a long-poll holds no copy.
     const query = request.query
-    if (!query.wait) return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
+    // A HEAD is answered at once: it has no body to wait for, so it never holds a slot.
+    if (!query.wait || request.method === 'HEAD') return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
 
     // Long-poll: the reply is sent when the core answers the HeldPoll, not by a returned promise.
     const held = new HeldPoll(reply, holds, request.ip)
