@@ -164,6 +164,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.addHook('preClose', async () => {
     sessions.releaseWaiters()
   })
+  // Last of the preClose hooks: the held requests above are answered before the window opens.
+  draining.registerWindow(app)
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
     if (ownsStore) await store.close()

@@ -1,24 +1,34 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 
 /** Seconds a client is asked to wait before retrying a request refused during shutdown. */
 export const SHUTDOWN_RETRY_SECONDS = 2
 /** How often, while closing, connections that have gone idle are closed. */
 const IDLE_SWEEP_MS = 100
+/** How long open connections are given to send one more request (and be told to close) before idle ones are cut. */
+const DRAIN_WINDOW_MS = 500
 
 /**
  * The app's side of a graceful close. Fastify's `closing` flag is its own; this one is set by
  * the first preClose hook, so requests arriving from then on are refused from the catalogue
- * (`503 shutting_down`, `Retry-After`, `Connection: close`; see errors.ts) and not by Fastify's
+ * (`503 shutting_down`, `Retry-After`, `Connection: close`; see app.ts) and not by Fastify's
  * own `{"error":"Service Unavailable"}`.
  *
- * Node's server.close() closes the connections idle at that moment, once. A connection whose
- * request finishes later (a long-poll answered by releaseWaiters, an event stream told
- * `shutdown`, a send that was in flight) would stay open idle until its keep-alive timeout and
- * hold the close up for a minute, so while closing the idle ones are closed again and again.
+ * Node's server.close() closes the connections idle at that moment, once. Closing an idle
+ * connection races the client's next request on it: the client sees a reset and cannot tell
+ * whether its send was stored. Under load most connections are idle at any instant (between a
+ * reply and the next request), so the close first gives them a short window (DRAIN_WINDOW_MS,
+ * ended early once none is left): every reply not yet begun, and every request arriving, is
+ * told `Connection: close`, so active clients learn to stop reusing their connections and Node
+ * closes each after its reply. Only then does the server close, cutting the connections that
+ * stayed idle the whole window; what goes idle later (a reply begun before the close, an event
+ * stream ended) is swept.
  */
 export class Draining {
   #draining = false
   #sweep: NodeJS.Timeout | undefined
+  readonly #connections = new Set<Socket>()
 
   get draining(): boolean {
     return this.#draining
@@ -26,15 +36,39 @@ export class Draining {
 
   /** Registers the hooks; call before any other preClose hook is added. */
   register(app: FastifyInstance): void {
+    app.server.on('connection', (socket: Socket) => {
+      this.#connections.add(socket)
+      socket.once('close', () => this.#connections.delete(socket))
+    })
     app.addHook('preClose', (done) => {
       this.#draining = true
-      this.#sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS)
-      this.#sweep.unref()
+      for (const socket of this.#connections) {
+        // The reply in progress on this connection, as Node tracks it (its own client-error handler reads it too).
+        const reply = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
+        if (reply && !reply.headersSent) reply.setHeader('connection', 'close')
+      }
       done()
     })
     app.addHook('onClose', (_instance, done) => {
       clearInterval(this.#sweep)
       done()
+    })
+  }
+
+  /**
+   * Registers the drain window; call after every other preClose hook, so held long-polls and
+   * streams are answered before it starts.
+   */
+  registerWindow(app: FastifyInstance): void {
+    app.addHook('preClose', (done) => {
+      const started = Date.now()
+      const settle = setInterval(() => {
+        if (this.#connections.size > 0 && Date.now() - started < DRAIN_WINDOW_MS) return
+        clearInterval(settle)
+        this.#sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS)
+        this.#sweep.unref()
+        done()
+      }, Math.min(IDLE_SWEEP_MS, DRAIN_WINDOW_MS))
     })
   }
 }
