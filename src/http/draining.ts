@@ -1,6 +1,9 @@
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { nexusError } from '../core/errors.js'
+import { rawErrorReply } from './raw-replies.js'
+import { requestId } from './request-id.js'
 
 /** Seconds a client is asked to wait before retrying a request refused during shutdown. */
 export const SHUTDOWN_RETRY_SECONDS = 2
@@ -40,11 +43,12 @@ export class Draining {
       this.#connections.add(socket)
       socket.once('close', () => this.#connections.delete(socket))
     })
+    // An upgraded connection is the hub's, which closes its own (1001) on shutdown.
+    app.server.on('upgrade', (_request: IncomingMessage, socket: Socket) => this.#connections.delete(socket))
     app.addHook('preClose', (done) => {
       this.#draining = true
       for (const socket of this.#connections) {
-        // The reply in progress on this connection, as Node tracks it (its own client-error handler reads it too).
-        const reply = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
+        const reply = replyOn(socket)
         if (reply && !reply.headersSent) reply.setHeader('connection', 'close')
       }
       done()
@@ -65,10 +69,35 @@ export class Draining {
       const settle = setInterval(() => {
         if (this.#connections.size > 0 && Date.now() - started < DRAIN_WINDOW_MS) return
         clearInterval(settle)
+        this.#dropUnfinishedRequests()
         this.#sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS)
         this.#sweep.unref()
         done()
       }, Math.min(IDLE_SWEEP_MS, DRAIN_WINDOW_MS))
     })
   }
+
+  /**
+   * At the end of the window, requests still arriving will not be served: Node stops timing
+   * them once the server closes, so a body trickling in would hold the close until it is cut.
+   * One whose body is still coming is answered `503 shutting_down`; a connection with no reply
+   * in progress (idle, or its headers still coming) is closed, as server.close() would.
+   */
+  #dropUnfinishedRequests(): void {
+    for (const socket of this.#connections) {
+      const reply = replyOn(socket)
+      if (!reply) {
+        socket.destroy()
+      } else if (!reply.headersSent && reply.req && !reply.req.complete) {
+        const err = nexusError('shutting_down', undefined, { retryAfter: SHUTDOWN_RETRY_SECONDS })
+        if (socket.writable) socket.write(rawErrorReply(err, requestId(reply.req)))
+        socket.destroy()
+      }
+    }
+  }
+}
+
+/** The reply in progress on a connection, as Node tracks it (its own client-error handler reads it too). */
+function replyOn(socket: Socket): (ServerResponse & { req?: IncomingMessage }) | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage ?? undefined
 }

@@ -135,6 +135,11 @@ t.test('SIGTERM under load: held requests answered, streams ended, new requests 
     socket.on('error', () => undefined)
   })))
   t.teardown(() => slow.forEach((socket) => socket.destroy()))
+  const slowAnswers = slow.map((socket) => new Promise<string>((resolve) => {
+    let text = ''
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    socket.once('close', () => resolve(text))
+  }))
 
   // Keep-alive loops sending and polling as fast as they can, until the server is gone.
   const replies: Array<{ status: number; body: any; retryAfter: string | null }> = []
@@ -174,6 +179,7 @@ t.test('SIGTERM under load: held requests answered, streams ended, new requests 
 
   for (const held of await Promise.all(longPolls)) t.same([held.status, held.body.messages], [200, []], 'a held long-poll is answered, empty')
   for (const text of await Promise.all(streamTexts)) t.match(text, 'event: shutdown', 'an event stream is told and ended')
+  for (const text of await Promise.all(slowAnswers)) t.match(text, /^HTTP\/1\.1 503 [^]*"error":"shutting_down"/, 'a body still trickling in is refused, not held')
   const refused = replies.filter((reply) => reply.status >= 400)
   for (const reply of refused) {
     t.same([reply.status, reply.body?.error], [503, 'shutting_down'], 'refused from the catalogue')
