@@ -29,9 +29,10 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
-    // Held long-polls, streams and idle connections end at once (app.ts, http/draining.ts); what
-    // still holds a connection after the grace (a body trickling in, a reply nobody reads) is cut,
-    // so the close ends within its bound with exit 0.
+    // Held long-polls, streams, idle connections and half-sent requests end within about half a
+    // second (app.ts, http/draining.ts); whatever still holds a connection after the grace (a
+    // reply its client does not read, a handler that does not finish) is cut, so the close ends
+    // within its bound with exit 0.
     const cut = setTimeout(() => {
       app.log.warn(`connections still open after ${SHUTDOWN_GRACE_MS / 1000} s; closing them`)
       app.server.closeAllConnections()
