@@ -12,8 +12,13 @@ import { PairingService } from './core/pairing.js'
 import { createRedactor } from './core/redact/index.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
+import { clientErrorHandler } from './http/client-errors.js'
+import { ConnectionCap } from './http/connection-cap.js'
+import { Draining, SHUTDOWN_RETRY_SECONDS } from './http/draining.js'
 import { registerErrorHandling, registerJsonParsing, sendError } from './http/errors.js'
 import { addressBudget, rateLimitError } from './http/rate-limit.js'
+import { serverFactory } from './http/listener.js'
+import { RouteMethods } from './http/methods.js'
 import { requestId } from './http/request-id.js'
 import { RequestLineController, requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
@@ -55,7 +60,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
 
   // JSON escaping can grow a message up to six-fold (\u0000); the core enforces the real limit.
   const bodyLimit = config.limits.maxMessageBytes * 6 + 64 * 1024
-  const app = Fastify({
+  const connections = new ConnectionCap(config.http.maxConnectionsPerAddress)
+  const app: FastifyInstance = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
       redact: ['req.headers["x-session-key"]', 'req.headers.authorization'],
@@ -72,7 +78,18 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
       reply.header('x-request-id', request.id)
       return sendError(reply, nexusError('invalid_request', 'The URL is not valid.'))
     },
+    // Timeouts, the per-address connection cap, and catalogue replies for what Node answers
+    // before Fastify sees a request (src/http/listener.ts).
+    serverFactory: serverFactory({ requestTimeoutMs: config.http.requestTimeoutMs, cap: connections }),
+    // Parser-level errors (bad request line, headers too large, timeouts) from the catalogue.
+    clientErrorHandler: clientErrorHandler(() => app.log),
+    // Requests during shutdown are refused by the onRequest hook below, from the catalogue.
+    return503OnClosing: false,
   })
+  const draining = new Draining()
+  draining.register(app)
+  const routeMethods = new RouteMethods()
+  routeMethods.collect(app)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(replySerializer({ checkReplies: options.checkReplies ?? false }))
 
@@ -100,9 +117,12 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    done()
+    if (!draining.draining) return done()
+    // The server is closing: no new work, and this connection closes after the reply.
+    reply.header('connection', 'close')
+    sendError(reply, nexusError('shutting_down', undefined, { retryAfter: SHUTDOWN_RETRY_SECONDS }))
   })
-  registerErrorHandling(app)
+  registerErrorHandling(app, routeMethods)
   registerJsonParsing(app, bodyLimit)
 
   // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
@@ -154,6 +174,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.addHook('preClose', async () => {
     sessions.releaseWaiters()
   })
+  // Last of the preClose hooks: the held requests above are answered before the window opens.
+  draining.registerWindow(app)
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
     if (ownsStore) await store.close()

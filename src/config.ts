@@ -100,6 +100,8 @@ const envSchema = z.object({
   MAX_WAITERS: integer(10000, 1),
   MAX_WAITERS_PER_IP: integer(100, 1),
   SSE_KEEPALIVE_SECONDS: integer(15, 1),
+  REQUEST_TIMEOUT_SECONDS: integer(30, 1, 300),
+  MAX_CONNECTIONS_PER_IP: integer(256, 0),
   HUB_MAX_FRAME_BYTES: integer(262144, 1024, 64 * 1024 * 1024),
   HUB_FRAMES_PER_SECOND: integer(100, 1),
   HUB_PING_SECONDS: integer(30, 1),
@@ -145,6 +147,11 @@ export interface Config {
   slowReaderSeconds: number
   /** A comment line on every event stream this often, so proxies keep it open. */
   sseKeepAliveSeconds: number
+  /**
+   * The HTTP server's own bounds: headers and body must arrive within `requestTimeoutMs`; one
+   * address holds at most `maxConnectionsPerAddress` connections (0: no cap).
+   */
+  http: { requestTimeoutMs: number; maxConnectionsPerAddress: number }
   /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
   hub: {
     maxFrameBytes: number
@@ -224,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     waiters: { maxTotal: e.MAX_WAITERS, maxPerAddress: e.MAX_WAITERS_PER_IP },
     slowReaderSeconds: e.SLOW_READER_SECONDS,
     sseKeepAliveSeconds: e.SSE_KEEPALIVE_SECONDS,
+    http: { requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000, maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_IP },
     hub: {
       maxFrameBytes: e.HUB_MAX_FRAME_BYTES,
       framesPerSecond: e.HUB_FRAMES_PER_SECOND,

@@ -1,6 +1,11 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 
+/** Requests in flight get this long to finish once a shutdown begins; then their connections are cut. */
+const SHUTDOWN_GRACE_MS = 5_000
+/** The hard bound: past it the process exits 1 whatever is left (it should never come to this). */
+const SHUTDOWN_FORCE_MS = 10_000
+
 /**
  * The process: read the configuration, build the app, listen, and close with grace on SIGINT or
  * SIGTERM (stop accepting, let requests in flight finish, exit 0). The only file that listens or
@@ -24,10 +29,19 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'shutting down')
+    // Held long-polls, streams, idle connections and half-sent requests end within about half a
+    // second (app.ts, http/draining.ts); whatever still holds a connection after the grace (a
+    // reply its client does not read, a handler that does not finish) is cut, so the close ends
+    // within its bound with exit 0.
+    const cut = setTimeout(() => {
+      app.log.warn(`connections still open after ${SHUTDOWN_GRACE_MS / 1000} s; closing them`)
+      app.server.closeAllConnections()
+    }, SHUTDOWN_GRACE_MS)
+    cut.unref()
     const force = setTimeout(() => {
-      app.log.error('requests still in flight after 10 s; exiting anyway')
+      app.log.error(`still not closed after ${SHUTDOWN_FORCE_MS / 1000} s; exiting anyway`)
       process.exit(1)
-    }, 10_000)
+    }, SHUTDOWN_FORCE_MS)
     force.unref()
     app.close().then(
       () => process.exit(0),

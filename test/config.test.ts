@@ -13,6 +13,7 @@ t.test('defaults are the contract\'s', async (t) => {
   })
   t.equal(config.slowReaderSeconds, 30)
   t.match(config.hub, { maxConnections: 10000, maxConnectionsPerAddress: 100, connectTimeoutSeconds: 5, serviceTtlSeconds: 300 })
+  t.same(config.http, { requestTimeoutMs: 30_000, maxConnectionsPerAddress: 256 })
 })
 
 t.test('the pairing guards are configurable, and refuse zero', async (t) => {
@@ -31,10 +32,11 @@ t.test('values are parsed', async (t) => {
   t.equal(config.limits.maxAgents, 3)
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.same(loadConfig({ REQUEST_TIMEOUT_SECONDS: '5', MAX_CONNECTIONS_PER_IP: '0' }).http, { requestTimeoutMs: 5000, maxConnectionsPerAddress: 0 })
 })
 
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['MAX_PAGE_BYTES', '10'], ['MAX_SESSION_BYTES', '1024'], ['MAX_STORE_BYTES', '2048']] as const) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['MAX_PAGE_BYTES', '10'], ['MAX_SESSION_BYTES', '1024'], ['MAX_STORE_BYTES', '2048'], ['REQUEST_TIMEOUT_SECONDS', '0'], ['REQUEST_TIMEOUT_SECONDS', '301'], ['MAX_CONNECTIONS_PER_IP', '-1']] as const) {
     let error: unknown
     try {
       loadConfig({ [name]: value })

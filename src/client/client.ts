@@ -27,7 +27,7 @@ export interface NexusClientOptions {
   agentId?: string
   /** Bound on one request, reply read whole (a long-poll gets its wait on top); default 10000. */
   timeoutMs?: number
-  /** Retries after 429, `503 capacity_exceeded`, and (GET only) transport failures; default 3. */
+  /** Retries after 429, `503 capacity_exceeded` or `shutting_down`, and (GET only) transport failures; default 3. */
   maxRetries?: number
   /** The longest `Retry-After` honoured, in ms (a longer one is cut to this); default 60000. */
   maxRetryAfterMs?: number

@@ -40,7 +40,7 @@ interface RawReply {
 /**
  * The one place the client touches the network. It tells a transport failure
  * (NexusTransportError) from an answer of the server (NexusApiError), and owns the retry
- * rules: 429 and `503 capacity_exceeded` wait `Retry-After` and try again (whatever the method,
+ * rules: 429, `503 capacity_exceeded` and `503 shutting_down` wait `Retry-After` and try again (whatever the method,
  * since the server did nothing); transport failures and gateway errors are retried only for
  * GET, which is idempotent; any other error is thrown at once.
  */
@@ -159,10 +159,11 @@ export class Http {
   }
 }
 
-/** Retried: the server refused for load, or (GET only) a gateway in between failed. */
+/** Retried: the server refused for load or while shutting down, or (GET only) a gateway in between failed. */
 function isRetryable(error: NexusApiError, method: Method): boolean {
   if (error.status === 429) return true
-  if (error.status === 503 && error.code === 'capacity_exceeded') return true
+  // Refused before any work was done: retrying a send cannot store it twice.
+  if (error.status === 503 && (error.code === 'capacity_exceeded' || error.code === 'shutting_down')) return true
   return method === 'GET' && (error.status === 502 || error.status === 503 || error.status === 504)
 }
 

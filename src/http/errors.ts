@@ -3,13 +3,14 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import secureJson from 'secure-json-parse'
 import { type FieldProblem, isNexusError, NexusError, nexusError } from '../core/errors.js'
 import { checkEnvelopeBounds } from '../core/json-bounds.js'
+import { RouteMethods } from './methods.js'
 
 /**
  * The one place where an error becomes an HTTP reply: `{error, message, details?}` with the
  * catalogue's status. Fastify's own errors are mapped into the catalogue; anything else is a
  * bug, logged with its stack and answered as `internal_error` without its insides.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, routes: RouteMethods = new RouteMethods()): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = toCatalogueError(err)
     // An unreachable store is logged once by the store, not once per request it fails.
@@ -17,8 +18,15 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(reply, known)
   })
 
+  // A path some route serves, asked with another method, is told which methods it takes.
   app.setNotFoundHandler((request, reply) => {
-    return sendError(reply, nexusError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`))
+    const path = request.url.split('?', 1)[0]!
+    const allowed = routes.allowed(path)
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendError(reply, nexusError('method_not_allowed', `${path.slice(0, 200)} does not answer ${request.method}; it answers ${allowed.join(', ')}.`))
+    }
+    return sendError(reply, nexusError('not_found', `No route ${request.method} ${path}.`))
   })
 }
 

@@ -18,6 +18,11 @@ let issued = 0
 export function requestId(request: IncomingMessage): string {
   const given = request.headers['x-request-id']
   if (typeof given === 'string' && REQUEST_ID.test(given)) return given
+  return newRequestId()
+}
+
+/** A fresh id, also for what fails before a request exists (a request line that does not parse). */
+export function newRequestId(): string {
   issued++
   // Flat: a long-poll keeps its id for the whole wait, and a joined string is two pieces and a node.
   return flat(`${prefix}-${issued.toString(36)}`)

@@ -10,6 +10,13 @@ import { messageView } from '../http/views.js'
 /** How long one wait inside the stream lasts before it simply waits again. */
 const STREAM_WAIT_MS = 60_000
 
+/** What a stream's reply says of itself, to a GET that gets the stream and to a HEAD alike. */
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+}
+
 /**
  * Server-sent events: `GET /v1/sessions/:id/events` replays what is newer than `after` (or
  * `Last-Event-ID`, which a reconnecting EventSource sends), then streams each message as it
@@ -48,16 +55,21 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
 
     // Errors before the stream starts (not a member, no session, no room) are ordinary replies.
     const first = await sessions.poll(request.params.id, agentId, { ...(after !== undefined ? { after } : {}), sessionKey })
-    holds.acquire(request.ip)
+    // HEAD learns what a GET would get, headers only: it ends here, with no stream and no slot.
+    const head = request.method === 'HEAD'
+    if (!head) holds.acquire(request.ip)
 
     reply.hijack()
     const out = reply.raw
+    if (head) {
+      out.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...STREAM_HEADERS })
+      out.end()
+      return
+    }
     out.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      ...STREAM_HEADERS,
       connection: 'keep-alive',
-      'x-accel-buffering': 'no',
     })
     out.write('retry: 2000\n\n')
 

@@ -53,6 +53,21 @@ t.test('503 capacity_exceeded is retried after Retry-After (capped)', async (t) 
   await holding
 })
 
+t.test('503 shutting_down is retried after Retry-After, a POST too: the server did nothing', async (t) => {
+  const stopping = await fake(t, (_req, res, n) => {
+    if (n === 1) {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' })
+      return res.end(JSON.stringify({ error: 'shutting_down', message: 'The server is shutting down; retry shortly.' }))
+    }
+    res.writeHead(201, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ id: 'msg_x', cursor: '1', expiresAt: new Date().toISOString(), verified: false, redactions: [] }))
+  })
+  const client = clientOf(t, stopping.baseUrl, { agentId: 'a', maxRetryAfterMs: 10 })
+  const sent = await client.send('f'.repeat(48), 'hello')
+  t.equal(sent.cursor, '1')
+  t.equal(stopping.requests(), 2, 'sent again once')
+})
+
 t.test('transport failures: GET retried with backoff, other methods not', async (t) => {
   const dropping = await fake(t, (req) => req.socket.destroy())
   const client = clientOf(t, dropping.baseUrl, { agentId: 'a', maxRetries: 2 })

@@ -23,7 +23,7 @@ t.test('malformed input always gets a 4xx of the catalogue, never a 500', async 
     { name: 'very long id', method: 'GET', url: `/v1/sessions/${'a'.repeat(300)}`, expect: 'invalid_request' },
     { name: 'unicode agent path', method: 'DELETE', url: `/v1/sessions/${sessionId}/agents/%E2%9C%93`, headers: { 'x-agent-id': 'guest', 'x-session-key': 'k' }, expect: 'forbidden' },
     { name: 'unknown route', method: 'GET', url: '/v2/whatever', expect: 'not_found' },
-    { name: 'wrong method', method: 'PUT', url: `/v1/sessions/${sessionId}/messages`, expect: 'not_found' },
+    { name: 'wrong method', method: 'PUT', url: `/v1/sessions/${sessionId}/messages`, expect: 'method_not_allowed' },
     { name: 'duplicate query', method: 'GET', url: `/v1/sessions/${sessionId}/messages?after=1&after=2`, headers: { 'x-agent-id': 'guest' }, expect: 'invalid_request' },
     { name: 'proto pollution body', method: 'POST', url: `/v1/sessions/${sessionId}/messages`, headers: { ...json, 'x-agent-id': 'guest' }, payload: '{"__proto__":{"x":1},"text":"ok"}', expect: 'invalid_body' },
   ]

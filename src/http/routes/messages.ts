@@ -53,7 +53,8 @@ export function messageRoutes(app: App, { sessions, holds, config }: RouteContex
     // key (REQUIRE_KEY_FOR_READS) pays for one, to carry it.
     const key = request.headers['x-session-key']
     const query = key === undefined ? request.query : { ...request.query, sessionKey: key }
-    if (!query.wait) return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
+    // A HEAD is answered at once: it has no body to wait for, so it never holds a slot.
+    if (!query.wait || request.method === 'HEAD') return sessions.poll(request.params.id, request.headers['x-agent-id'], query).then(pageView)
 
     // Long-poll: the reply is sent when the core answers the HeldPoll, not by a returned promise.
     const held = new HeldPoll(reply, holds, request.ip)
