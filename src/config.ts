@@ -94,7 +94,13 @@ const envSchema = z.object({
   HUB_PING_SECONDS: integer(30, 1),
   HUB_MAX_BUFFERED_BYTES: integer(8 * 1024 * 1024, 1024),
   HUB_MAX_CONNECTIONS: integer(10000, 1),
-  STORE: z.enum(['memory', 'redis']).optional().transform((value) => value ?? 'memory'),
+  STORE: z.enum(['sqlite', 'memory', 'redis']).optional().transform((value) => value ?? 'sqlite'),
+  DATA_DIR: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? './data' : value)),
+  SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).optional().transform((value) => value ?? 'normal'),
   REDIS_URL: z
     .string()
     .trim()
@@ -126,9 +132,13 @@ export interface Config {
   sseKeepAliveSeconds: number
   /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
   hub: { maxFrameBytes: number; framesPerSecond: number; pingSeconds: number; maxBufferedBytes: number; maxConnections: number }
-  /** Where state lives: this process's memory, or a Redis shared by many instances. */
+  /** Where state lives: a SQLite file (the default), this process's memory, or a Redis shared by many instances. */
   store: {
-    kind: 'memory' | 'redis'
+    kind: 'sqlite' | 'memory' | 'redis'
+    /** The directory of the SQLite file (DATA_DIR/nexus.db). */
+    dataDir: string
+    /** normal: survives the process dying; full: survives power loss too (see references/scaling.md). */
+    sqliteSynchronous: 'normal' | 'full'
     redisUrl: string
     redisPrefix: string
     /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when present, REDIS_URL is unused. */
@@ -185,6 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     },
     store: {
       kind: e.STORE,
+      dataDir: e.DATA_DIR,
+      sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
       redisUrl: e.REDIS_URL,
       redisPrefix: e.REDIS_PREFIX,
       ...(e.REDIS_CLUSTER_NODES ? { redisClusterNodes: e.REDIS_CLUSTER_NODES } : {}),

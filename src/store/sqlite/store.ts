@@ -1,0 +1,520 @@
+import type { Database } from 'better-sqlite3'
+import { sameKeyHash } from '../../core/ids.js'
+import type {
+  AppendOutcome,
+  ClaimOutcome,
+  CreateOutcome,
+  JoinOutcome,
+  JsonValue,
+  LeaveOutcome,
+  MemberRecord,
+  MessageDraft,
+  NewMember,
+  NewSession,
+  PairingCodeRecord,
+  ReadOutcome,
+  ReadRequest,
+  RenewOutcome,
+  SessionEvent,
+  SessionRecord,
+  SessionStore,
+  SessionWatcher,
+  StatusOutcome,
+  StoredMessage,
+  StoreLimits,
+  StoreStats,
+} from '../store.js'
+import { type OpenedFile, openStoreFile, type Synchronous } from './open.js'
+import { isOutage, unavailable } from './outage.js'
+import { type CodeRow, type MemberRow, type MessageRow, prepareStatements, type SessionRow, type Statements } from './statements.js'
+
+export interface SqliteStoreOptions extends StoreLimits {
+  /** The directory holding nexus.db (DATA_DIR); created when missing. */
+  dataDir: string
+  /** SQLITE_SYNCHRONOUS; default normal. */
+  synchronous?: Synchronous
+  /** Disk trouble, once per episode (pino's signature fits). */
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
+  /**
+   * The most pages the file may grow to: past it a write fails as on a full disk. For tests of
+   * the full-disk path; unset, the file grows as the disk allows.
+   */
+  maxPages?: number
+}
+
+/** When full, a create sweeps at most this often before answering capacity. */
+const CAPACITY_SWEEP_INTERVAL_MS = 1000
+/**
+ * The sweep's budget per transaction: it commits and yields to the event loop once it has spent
+ * this long or deleted this many rows, so 100,000 sessions expiring at once never stall requests.
+ */
+const SWEEP_SLICE_MS = 4
+const SWEEP_SLICE_ROWS = 2000
+/** Sessions fetched per look at the expiry index. */
+const SWEEP_FETCH = 200
+/** Pages handed back to the disk per step after a sweep freed some. */
+const VACUUM_STEP_PAGES = 512
+/** Disk trouble is logged again after this long, not once per failing request. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000
+
+/**
+ * The durable default store: everything in one SQLite file (DATA_DIR/nexus.db), owned by this
+ * process alone. better-sqlite3 is synchronous and these methods never await inside a change, so
+ * each method is one transaction run to its end before any other JavaScript runs: atomic by
+ * construction, like the memory store, and committed to the write-ahead log before it returns.
+ * Watchers live in this process (there is no other process to tell).
+ */
+export class SqliteStore implements SessionStore {
+  readonly kind = 'sqlite'
+  readonly path: string
+  readonly #file: OpenedFile
+  readonly #db: Database
+  readonly #q: Statements
+  readonly #limits: StoreLimits
+  readonly #log: SqliteStoreOptions['log']
+  readonly #watchers = new Map<string, Set<SessionWatcher>>()
+  /** Session rows in the file, expired-but-unswept ones too: capacity is counted on these, as in memory. */
+  #sessionRows: number
+  #lastCapacitySweep = -Infinity
+  #sweeping: Promise<number> = Promise.resolve(0)
+  #closed = false
+  #outageLoggedAt = -Infinity
+
+  constructor(options: SqliteStoreOptions) {
+    this.#limits = { maxSessions: options.maxSessions, maxMessagesPerSession: options.maxMessagesPerSession }
+    this.#log = options.log
+    this.#file = openStoreFile({ dataDir: options.dataDir, synchronous: options.synchronous ?? 'normal' })
+    this.#db = this.#file.db
+    this.path = this.#file.path
+    if (options.maxPages !== undefined) this.#db.pragma(`max_page_count = ${options.maxPages}`)
+    this.#q = prepareStatements(this.#db)
+    this.#sessionRows = this.#q.sessionCount.get()!.n
+    for (const migration of this.#file.migrated) {
+      this.#log?.info({ version: migration.version, file: this.path }, `store migrated: ${migration.summary}`)
+    }
+  }
+
+  async create(input: NewSession, now: number): Promise<CreateOutcome> {
+    if (this.#sessionRows >= this.#limits.maxSessions && now - this.#lastCapacitySweep >= CAPACITY_SWEEP_INTERVAL_MS) {
+      this.#lastCapacitySweep = now
+      await this.sweep(now)
+    }
+    return this.#guard(() => {
+      if (this.#sessionRows >= this.#limits.maxSessions) return { ok: false, reason: 'capacity' } as const
+      const expiresAt = now + input.ttlSeconds * 1000
+      this.#db.transaction(() => {
+        const q = this.#q
+        const inserted = q.insertSession.run(
+          input.id,
+          input.ttlSeconds,
+          input.maxAgents,
+          input.creatorAgentId,
+          now,
+          expiresAt,
+          input.greeting ? 0 : 1,
+          input.creator ? 1 : 0,
+        )
+        const seq = Number(inserted.lastInsertRowid)
+        if (input.creator) q.insertMember.run(seq, input.creator.agentId, seq, input.creator.keyHash, now, now)
+        if (input.greeting) {
+          insertMessage(q, seq, 0, input.greeting, input.greeting.agentId, now)
+          q.countMessage.run()
+        }
+      })()
+      this.#sessionRows++
+      const session: SessionRecord = {
+        id: input.id,
+        ttlSeconds: input.ttlSeconds,
+        maxAgents: input.maxAgents,
+        creatorAgentId: input.creatorAgentId,
+        createdAt: now,
+        expiresAt,
+        lastCursor: 0,
+      }
+      return { ok: true, session }
+    })
+  }
+
+  async status(sessionId: string, now: number): Promise<StatusOutcome> {
+    return this.#guard(() => {
+      const row = this.#q.liveSession.get(sessionId, now)
+      if (!row) return null
+      return { session: sessionRecord(row), members: this.#q.members.all(row.seq).map(memberRecord) }
+    })
+  }
+
+  async join(sessionId: string, member: NewMember, now: number): Promise<JoinOutcome> {
+    return this.#guard(() =>
+      this.#db.transaction((): JoinOutcome => {
+        const row = this.#q.liveSession.get(sessionId, now)
+        if (!row) return { ok: false, reason: 'session_not_found' }
+        const refused = this.#admit(row, member, now)
+        if (refused) return { ok: false, reason: refused }
+        return { ok: true, session: sessionRecord(row), agentCount: row.member_count }
+      })(),
+    )
+  }
+
+  async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
+    const outcome = this.#guard(() =>
+      this.#db.transaction((): AppendOutcome => {
+        const q = this.#q
+        const row = q.liveSession.get(sessionId, now)
+        if (!row) return { ok: false, reason: 'session_not_found' }
+        const sender = q.member.get(row.seq, draft.agentId)
+        if (!sender) return { ok: false, reason: 'not_member' }
+        if (keyHash !== undefined && !sameKeyHash(keyHash, sender.key_hash)) return { ok: false, reason: 'bad_key' }
+        const cursor = row.last_cursor + 1
+        insertMessage(q, row.seq, cursor, draft, sender.agent_id, now)
+        q.seen.run(now, row.seq, sender.agent_id)
+        q.countMessage.run()
+        // Cursors held are consecutive, so the oldest to keep follows from the newest.
+        const keepFrom = cursor - this.#limits.maxMessagesPerSession + 1
+        if (keepFrom > row.first_cursor) {
+          q.dropMessagesBefore.run(row.seq, keepFrom)
+          row.first_cursor = keepFrom
+          row.dropped_through = keepFrom - 1
+        }
+        row.last_cursor = cursor
+        row.expires_at = now + row.ttl_seconds * 1000
+        q.afterAppend.run(cursor, row.expires_at, row.first_cursor, row.dropped_through, row.seq)
+        const message = storedMessage(draft, sender.agent_id, cursor, now)
+        return { ok: true, message, session: sessionRecord(row) }
+      })(),
+    )
+    // Told only once the transaction has committed: a watcher reading now finds the message.
+    if (outcome.ok) {
+      const watchers = this.#watchers.get(sessionId)
+      if (watchers) notify(watchers, { type: 'message', sessionId, cursor: outcome.message.cursor, agentId: outcome.message.agentId })
+    }
+    return outcome
+  }
+
+  async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
+    return this.#guard(() =>
+      this.#db.transaction((): ReadOutcome => {
+        const q = this.#q
+        const row = q.liveSession.get(sessionId, now)
+        if (!row) return { ok: false, reason: 'session_not_found' }
+        const reader = q.member.get(row.seq, request.agentId)
+        if (!reader) return { ok: false, reason: 'not_member' }
+        if (reader.last_seen_at !== now) q.seen.run(now, row.seq, reader.agent_id)
+        // One row more than asked tells whether the page was cut.
+        const rows = request.limit > 0 ? q.page.all(row.seq, request.after, request.limit + 1) : []
+        const hasMore = request.limit > 0 ? rows.length > request.limit : row.last_cursor > Math.max(request.after, row.first_cursor - 1)
+        if (rows.length > request.limit) rows.length = request.limit
+        const outcome: ReadOutcome = {
+          ok: true,
+          session: sessionRecord(row),
+          messages: rows.map(messageOf),
+          hasMore,
+          oldestCursor: row.first_cursor,
+          droppedThrough: row.dropped_through,
+        }
+        if (request.withMembers) outcome.members = q.members.all(row.seq).map(memberRecord)
+        return outcome
+      })(),
+    )
+  }
+
+  async renew(sessionId: string, agentId: string, ttlSeconds: number | undefined, now: number): Promise<RenewOutcome> {
+    return this.#guard(() =>
+      this.#db.transaction((): RenewOutcome => {
+        const q = this.#q
+        const row = q.liveSession.get(sessionId, now)
+        if (!row) return { ok: false, reason: 'session_not_found' }
+        if (!q.member.get(row.seq, agentId)) return { ok: false, reason: 'not_member' }
+        if (ttlSeconds !== undefined) row.ttl_seconds = ttlSeconds
+        row.expires_at = now + row.ttl_seconds * 1000
+        q.setTtlAndExpiry.run(row.ttl_seconds, row.expires_at, row.seq)
+        return { ok: true, session: sessionRecord(row), agents: q.members.all(row.seq).map((m) => m.agent_id) }
+      })(),
+    )
+  }
+
+  async leave(sessionId: string, agentId: string, keyHash: string, now: number): Promise<LeaveOutcome> {
+    const outcome = this.#guard(() =>
+      this.#db.transaction((): LeaveOutcome => {
+        const q = this.#q
+        const row = q.liveSession.get(sessionId, now)
+        if (!row) return { ok: false, reason: 'session_not_found' }
+        if (row.creator_agent_id === agentId) return { ok: false, reason: 'creator' }
+        const member = q.member.get(row.seq, agentId)
+        if (!member) return { ok: false, reason: 'agent_not_found' }
+        if (!sameKeyHash(keyHash, member.key_hash)) return { ok: false, reason: 'bad_key' }
+        q.deleteMember.run(row.seq, agentId)
+        q.dropMemberCount.run(1, row.seq)
+        return { ok: true, session: sessionRecord(row) }
+      })(),
+    )
+    if (outcome.ok) this.#emit({ type: 'member_removed', sessionId, agentId })
+    return outcome
+  }
+
+  async removeIdleMembers(sessionId: string, idleBefore: number, now: number): Promise<string[]> {
+    const removed = this.#guard(() =>
+      this.#db.transaction((): string[] => {
+        const q = this.#q
+        const row = q.liveSession.get(sessionId, now)
+        if (!row) return []
+        const idle = q.idleMembers.all(row.seq, row.creator_agent_id ?? '', idleBefore).map((m) => m.agent_id)
+        for (const agentId of idle) q.deleteMember.run(row.seq, agentId)
+        if (idle.length > 0) q.dropMemberCount.run(idle.length, row.seq)
+        return idle
+      })(),
+    )
+    for (const agentId of removed) this.#emit({ type: 'member_removed', sessionId, agentId })
+    return removed
+  }
+
+  async createCode(code: PairingCodeRecord, now: number): Promise<{ ok: true } | { ok: false; reason: 'exists' | 'session_not_found' }> {
+    return this.#guard(() =>
+      this.#db.transaction((): { ok: true } | { ok: false; reason: 'exists' | 'session_not_found' } => {
+        const q = this.#q
+        if (!q.liveSession.get(code.sessionId, now)) return { ok: false, reason: 'session_not_found' }
+        if (q.code.get(code.code)) return { ok: false, reason: 'exists' }
+        q.insertCode.run(code.code, code.sessionId, code.expiresAt, code.claimedAt, code.forgetAt)
+        return { ok: true }
+      })(),
+    )
+  }
+
+  async getCode(code: string, now: number): Promise<PairingCodeRecord | null> {
+    return this.#guard(() =>
+      this.#db.transaction((): PairingCodeRecord | null => {
+        const q = this.#q
+        const row = q.code.get(code)
+        if (!row || row.forget_at <= now) return null
+        // A pending code dies with its session, as the sweep would mark it.
+        if (row.claimed_at === null && row.expires_at > now && !q.liveSession.get(row.session_id, now)) {
+          q.expireCode.run(now, code)
+          row.expires_at = now
+        }
+        return codeRecord(row)
+      })(),
+    )
+  }
+
+  async claim(code: string, member: NewMember, now: number): Promise<ClaimOutcome> {
+    return this.#guard(() =>
+      this.#db.transaction((): ClaimOutcome => {
+        const q = this.#q
+        const record = q.code.get(code)
+        if (!record || record.forget_at <= now) return { ok: false, reason: 'code_not_found' }
+        if (record.claimed_at !== null || record.expires_at <= now) return { ok: false, reason: 'code_expired_or_used' }
+        const row = q.liveSession.get(record.session_id, now)
+        if (!row) return { ok: false, reason: 'session_not_found' }
+        const refused = this.#admit(row, member, now)
+        if (refused) return { ok: false, reason: refused }
+        q.claimCode.run(now, code)
+        return { ok: true, session: sessionRecord(row), agentCount: row.member_count }
+      })(),
+    )
+  }
+
+  /** Sweeps run one after another: a second asked for while one runs waits for it, then runs. */
+  sweep(now: number): Promise<number> {
+    const run = this.#sweeping.catch(() => 0).then(() => this.#sweepNow(now))
+    this.#sweeping = run
+    return run
+  }
+
+  async stats(now: number): Promise<StoreStats> {
+    return this.#guard(() => {
+      const live = this.#q.live.get(now)!
+      return { activeSessions: live.sessions, totalAgents: live.agents, totalMessages: this.#q.totalMessages.get()!.value }
+    })
+  }
+
+  watch(sessionId: string, watcher: SessionWatcher): void {
+    let watchers = this.#watchers.get(sessionId)
+    if (!watchers) {
+      watchers = new Set()
+      this.#watchers.set(sessionId, watchers)
+    }
+    watchers.add(watcher)
+  }
+
+  unwatch(sessionId: string, watcher: SessionWatcher): void {
+    const watchers = this.#watchers.get(sessionId)
+    if (!watchers) return
+    watchers.delete(watcher)
+    if (watchers.size === 0) this.#watchers.delete(sessionId)
+  }
+
+  /** Waits for a sweep in progress to reach a commit, then closes the file (emptying its log into it). */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#sweeping.catch(() => 0)
+    this.#file.release()
+  }
+
+  /**
+   * Expired sessions go in slices of a few milliseconds, each its own transaction, with the event
+   * loop free between them. A big session may take several slices: its oldest messages go first
+   * and its row last, so a session half-deleted is still an expired row, which no method sees.
+   */
+  async #sweepNow(now: number): Promise<number> {
+    let removed = 0
+    let freed = false
+    for (;;) {
+      if (this.#closed) return removed
+      const slice = this.#guard(() => this.#db.transaction(() => this.#sweepSlice(now))())
+      removed += slice.ended.length
+      freed ||= slice.rows > 0
+      this.#sessionRows -= slice.ended.length
+      for (const sessionId of slice.ended) this.#emit({ type: 'ended', sessionId })
+      if (slice.done) break
+      await yieldToRequests()
+    }
+    if (freed) await this.#giveBackPages()
+    return removed
+  }
+
+  #sweepSlice(now: number): { ended: string[]; rows: number; done: boolean } {
+    const q = this.#q
+    const started = performance.now()
+    const ended: string[] = []
+    let rows = 0
+    const spent = () => rows >= SWEEP_SLICE_ROWS || performance.now() - started >= SWEEP_SLICE_MS
+    for (const row of q.expired.all(now, SWEEP_FETCH)) {
+      // The session's messages, a bounded run of cursors at a time.
+      let from = row.first_cursor
+      while (from <= row.last_cursor) {
+        const through = Math.min(row.last_cursor, from + SWEEP_SLICE_ROWS - 1)
+        rows += q.dropMessagesThrough.run(row.seq, through).changes
+        from = through + 1
+        if (from <= row.last_cursor && spent()) {
+          q.setFirstCursor.run(from, row.seq)
+          return { ended, rows, done: false }
+        }
+      }
+      rows += q.deleteMembers.run(row.seq).changes
+      rows += q.expirePendingCodes.run(now, row.id, now).changes
+      q.deleteSession.run(row.seq)
+      rows++
+      ended.push(row.id)
+      if (spent()) return { ended, rows, done: false }
+    }
+    const forgotten = q.forgetCodes.run(now, SWEEP_SLICE_ROWS).changes
+    rows += forgotten
+    const more = ended.length === SWEEP_FETCH || forgotten === SWEEP_SLICE_ROWS
+    return { ended, rows, done: !more }
+  }
+
+  /** Hands the pages a sweep freed back to the disk, a few at a time, so the file shrinks under churn. */
+  async #giveBackPages(): Promise<void> {
+    for (;;) {
+      if (this.#closed) return
+      const free = this.#guard(() => this.#db.pragma('freelist_count', { simple: true }) as number)
+      if (free === 0) return
+      this.#guard(() => this.#db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`))
+      if (free <= VACUUM_STEP_PAGES) return
+      await yieldToRequests()
+    }
+  }
+
+  /** Joins a member to a live session row unless full or taken; slides the expiry (row updated in place). */
+  #admit(row: SessionRow, member: NewMember, now: number): 'session_full' | 'agent_id_taken' | null {
+    const q = this.#q
+    if (q.member.get(row.seq, member.agentId)) return 'agent_id_taken'
+    if (row.member_count >= row.max_agents) return 'session_full'
+    q.insertMember.run(row.seq, member.agentId, row.seq, member.keyHash, now, now)
+    row.member_count++
+    row.expires_at = now + row.ttl_seconds * 1000
+    q.setMemberCount.run(row.member_count, row.expires_at, row.seq)
+    return null
+  }
+
+  /** Runs a step; disk trouble becomes store_unavailable (the step's transaction rolled back). */
+  #guard<T>(step: () => T): T {
+    if (this.#closed) throw unavailable()
+    try {
+      return step()
+    } catch (err) {
+      if (!isOutage(err)) throw err
+      const at = Date.now()
+      if (at - this.#outageLoggedAt >= OUTAGE_LOG_INTERVAL_MS) {
+        this.#outageLoggedAt = at
+        this.#log?.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'store cannot write; answering 503 store_unavailable')
+      }
+      throw unavailable()
+    }
+  }
+
+  #emit(event: SessionEvent): void {
+    const watchers = this.#watchers.get(event.sessionId)
+    if (watchers) notify(watchers, event)
+  }
+}
+
+function insertMessage(q: Statements, seq: number, cursor: number, draft: MessageDraft, agentId: string, now: number): void {
+  q.insertMessage.run(
+    seq,
+    cursor,
+    draft.id,
+    agentId,
+    draft.text ?? null,
+    draft.json === undefined ? null : JSON.stringify(draft.json),
+    draft.verified ? 1 : 0,
+    draft.redactions.length > 0 ? JSON.stringify(draft.redactions) : null,
+    now,
+  )
+}
+
+/** A message as the memory store keeps it: every field named, in one order (see memory.ts). */
+function storedMessage(draft: MessageDraft, agentId: string, cursor: number, createdAt: number): StoredMessage {
+  return {
+    id: draft.id,
+    agentId,
+    text: draft.text,
+    json: draft.json,
+    verified: draft.verified,
+    redactions: draft.redactions,
+    cursor,
+    createdAt,
+  }
+}
+
+function messageOf(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    text: row.text ?? undefined,
+    json: row.json === null ? undefined : (JSON.parse(row.json) as JsonValue),
+    verified: row.verified === 1,
+    redactions: row.redactions === null ? [] : (JSON.parse(row.redactions) as string[]),
+    cursor: row.cursor,
+    createdAt: row.created_at,
+  }
+}
+
+function sessionRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    ttlSeconds: row.ttl_seconds,
+    maxAgents: row.max_agents,
+    creatorAgentId: row.creator_agent_id,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastCursor: row.last_cursor,
+  }
+}
+
+function memberRecord(row: MemberRow): MemberRecord {
+  return { agentId: row.agent_id, joinedAt: row.joined_at, lastSeenAt: row.last_seen_at }
+}
+
+function codeRecord(row: CodeRow): PairingCodeRecord {
+  return { code: row.code, sessionId: row.session_id, expiresAt: row.expires_at, claimedAt: row.claimed_at, forgetAt: row.forget_at }
+}
+
+/** Tells each watcher once, over a copy: a watcher may stop watching as it is told. */
+function notify(watchers: Set<SessionWatcher>, event: SessionEvent): void {
+  for (const watcher of [...watchers]) watcher.onSessionEvent(event)
+}
+
+function yieldToRequests(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
