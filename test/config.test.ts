@@ -9,6 +9,13 @@ t.test('defaults are the contract\'s', async (t) => {
     maxTtlSeconds: 86400, maxAgents: 50, agentInactivitySeconds: 0, pairCodeTtlSeconds: 600,
     maxMessageBytes: 65536, maxMessagesPerSession: 10000, maxSessions: 100000,
   })
+  t.match(config.store, { kind: 'sqlite', dataDir: './data', sqliteSynchronous: 'normal' }, 'a SQLite file under ./data')
+})
+
+t.test('STORE, DATA_DIR and SQLITE_SYNCHRONOUS choose where state lives and how hard it is kept', async (t) => {
+  t.match(loadConfig({ STORE: 'memory' }).store, { kind: 'memory' })
+  t.match(loadConfig({ DATA_DIR: ' /var/lib/nexus ', SQLITE_SYNCHRONOUS: 'full' }).store, { kind: 'sqlite', dataDir: '/var/lib/nexus', sqliteSynchronous: 'full' })
+  t.equal(loadConfig({ DATA_DIR: '' }).store.dataDir, './data', 'empty is the default')
 })
 
 t.test('values are parsed', async (t) => {
@@ -22,7 +29,7 @@ t.test('values are parsed', async (t) => {
 })
 
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0']] as const) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['STORE', 'mongo'], ['SQLITE_SYNCHRONOUS', 'off']] as const) {
     let error: unknown
     try {
       loadConfig({ [name]: value })
