@@ -129,8 +129,8 @@ export function readMarks(db: Database, where: string): FileMarks {
 }
 
 /** Runs the migrations the file lacks, each in its own transaction; returns those run. */
-export function migrate(db: Database, marks: FileMarks): Migration[] {
-  const pending = migrations.filter((m) => m.version > marks.version)
+export function migrate(db: Database, marks: FileMarks, list: readonly Migration[] = migrations): Migration[] {
+  const pending = list.filter((m) => m.version > marks.version)
   for (const migration of pending) {
     db.transaction(() => {
       db.exec(migration.sql)

@@ -342,6 +342,11 @@ export class SqliteStore implements SessionStore {
     if (watchers.size === 0) this.#watchers.delete(sessionId)
   }
 
+  /** The database's size in pages of 4 KiB, as it will stand once the log is emptied into the file. */
+  pages(): number {
+    return this.#guard(() => this.#db.pragma('page_count', { simple: true }) as number)
+  }
+
   /** Waits for a sweep in progress to reach a commit, then closes the file (emptying its log into it). */
   async close(): Promise<void> {
     if (this.#closed) return
