@@ -1,6 +1,8 @@
 import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
-import { dataDir, http, startServer } from './process.js'
+import { dataDir, failedStart, http, startServer } from './process.js'
 
 /**
  * The promise of the default store: a 2xx means the write is in the file. The real server is
@@ -73,4 +75,25 @@ t.test('nothing acknowledged is lost when the server is killed with SIGKILL mid-
   t.ok(stats.body.totalMessages >= acknowledged.size + 2, 'totalMessages survived the restart')
   t.equal(stats.body.activeSessions, 1)
   t.equal(stats.body.totalAgents, 3)
+})
+
+t.test('a store that cannot be used stops the start with one line naming the problem', async (t) => {
+  const dir = dataDir(t)
+  const running = await startServer(t, { DATA_DIR: dir })
+  const second = await failedStart({ DATA_DIR: dir })
+  t.equal(second.code, 1, 'a second server on the same directory refuses to start')
+  t.match(second.stderr, new RegExp(`^nexus: \\S+nexus\\.db is in use by another Nexus server \\(pid ${running.child.pid}, started [^)]+\\); [^\\n]+\\n$`))
+  t.equal((await http(running.base, 'GET', '/health')).status, 200, 'and the first goes on')
+
+  const notes = dataDir(t)
+  writeFileSync(join(notes, 'nexus.db'), 'not a database at all\n'.repeat(200))
+  const foreign = await failedStart({ DATA_DIR: notes })
+  t.equal(foreign.code, 1)
+  t.match(foreign.stderr, /^nexus: \S+nexus\.db is not a Nexus store \(not a SQLite database\); [^\n]+\n$/)
+
+  const file = join(dataDir(t), 'a-file')
+  writeFileSync(file, '')
+  const blocked = await failedStart({ DATA_DIR: join(file, 'data') })
+  t.equal(blocked.code, 1)
+  t.match(blocked.stderr, /^nexus: DATA_DIR="[^"]+" cannot be created: [^\n]+\n$/)
 })
