@@ -45,7 +45,9 @@ export const migrations: readonly Migration[] = [
         -- The oldest cursor still held (last_cursor + 1 when none is).
         first_cursor INTEGER NOT NULL,
         dropped_through INTEGER NOT NULL,
-        member_count INTEGER NOT NULL
+        member_count INTEGER NOT NULL,
+        -- Messages accepted in the session (greeting included), dropped ones too: for /v1/stats.
+        accepted INTEGER NOT NULL
       );
       CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 
@@ -89,7 +91,9 @@ export const migrations: readonly Migration[] = [
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
       ) WITHOUT ROWID;
-      INSERT INTO counters (name, value) VALUES ('total_messages', 0);
+      -- Messages accepted by sessions since swept: with sessions.accepted, the stats' totalMessages
+      -- without a counter row written on every send.
+      INSERT INTO counters (name, value) VALUES ('swept_messages', 0);
     `,
   },
 ]

@@ -20,6 +20,7 @@ export interface SessionRow {
   first_cursor: number
   dropped_through: number
   member_count: number
+  accepted: number
 }
 
 export interface MemberRow {
@@ -57,16 +58,16 @@ export function prepareStatements(db: Database) {
   return {
     sessionCount: s<[], { n: number }>('SELECT count(*) AS n FROM sessions'),
     liveSession: s<[string, number], SessionRow>('SELECT * FROM sessions WHERE id = ? AND expires_at > ?'),
-    insertSession: s<[string, number, number, string | null, number, number, number, number]>(
-      `INSERT INTO sessions (id, ttl_seconds, max_agents, creator_agent_id, created_at, expires_at, last_cursor, first_cursor, dropped_through, member_count)
-       VALUES (?, ?, ?, ?, ?, ?, 0, ?, -1, ?)`,
+    insertSession: s<[string, number, number, string | null, number, number, number, number, number]>(
+      `INSERT INTO sessions (id, ttl_seconds, max_agents, creator_agent_id, created_at, expires_at, last_cursor, first_cursor, dropped_through, member_count, accepted)
+       VALUES (?, ?, ?, ?, ?, ?, 0, ?, -1, ?, ?)`,
     ),
     setExpiry: s<[number, number]>('UPDATE sessions SET expires_at = ? WHERE seq = ?'),
     setTtlAndExpiry: s<[number, number, number]>('UPDATE sessions SET ttl_seconds = ?, expires_at = ? WHERE seq = ?'),
     setMemberCount: s<[number, number, number]>('UPDATE sessions SET member_count = ?, expires_at = ? WHERE seq = ?'),
     dropMemberCount: s<[number, number]>('UPDATE sessions SET member_count = member_count - ? WHERE seq = ?'),
     afterAppend: s<[number, number, number, number, number]>(
-      'UPDATE sessions SET last_cursor = ?, expires_at = ?, first_cursor = ?, dropped_through = ? WHERE seq = ?',
+      'UPDATE sessions SET last_cursor = ?, expires_at = ?, first_cursor = ?, dropped_through = ?, accepted = accepted + 1 WHERE seq = ?',
     ),
 
     member: s<[number, string], MemberRow>('SELECT agent_id, key_hash, joined_at, last_seen_at FROM members WHERE session = ? AND agent_id = ?'),
@@ -76,7 +77,7 @@ export function prepareStatements(db: Database) {
       `INSERT INTO members (session, agent_id, ordinal, key_hash, joined_at, last_seen_at)
        VALUES (?, ?, (SELECT coalesce(max(ordinal), 0) + 1 FROM members WHERE session = ?), ?, ?, ?)`,
     ),
-    seen: s<[number, number, string]>('UPDATE members SET last_seen_at = ? WHERE session = ? AND agent_id = ?'),
+    seen: s<[number, number, string]>('UPDATE members SET last_seen_at = max(last_seen_at, ?) WHERE session = ? AND agent_id = ?'),
     deleteMember: s<[number, string]>('DELETE FROM members WHERE session = ? AND agent_id = ?'),
     idleMembers: s<[number, string, number], { agent_id: string }>(
       'SELECT agent_id FROM members WHERE session = ? AND agent_id IS NOT ? AND last_seen_at < ? ORDER BY ordinal',
@@ -90,8 +91,11 @@ export function prepareStatements(db: Database) {
       'SELECT cursor, id, agent_id, text, json, verified, redactions, created_at FROM messages WHERE session = ? AND cursor > ? ORDER BY cursor LIMIT ?',
     ),
     dropMessagesBefore: s<[number, number]>('DELETE FROM messages WHERE session = ? AND cursor < ?'),
-    countMessage: s<[]>("UPDATE counters SET value = value + 1 WHERE name = 'total_messages'"),
-    totalMessages: s<[], { value: number }>("SELECT value FROM counters WHERE name = 'total_messages'"),
+    /** Messages accepted by every session the file has held: those swept, plus those of the sessions it holds. */
+    totalMessages: s<[], { n: number }>(
+      "SELECT (SELECT value FROM counters WHERE name = 'swept_messages') + (SELECT coalesce(sum(accepted), 0) FROM sessions) AS n",
+    ),
+    countSwept: s<[number]>("UPDATE counters SET value = value + ? WHERE name = 'swept_messages'"),
 
     code: s<[string], CodeRow>('SELECT * FROM pairing_codes WHERE code = ?'),
     insertCode: s<[string, string, number, number | null, number]>(
