@@ -53,7 +53,7 @@ function pair(calls: number, cli: number[], curl: number[]): Pair {
 }
 
 export async function runCliBench(calls = 200): Promise<CliBenchResult> {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'silent' }), { logger: false })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', LOG_LEVEL: 'silent' }), { logger: false })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const home = mkdtempSync(join(tmpdir(), 'nexus-bench-'))

@@ -112,7 +112,7 @@ export async function runRedisBench(): Promise<Record<string, number>> {
   const figures: Record<string, number> = {}
   try {
     process.stderr.write('redis bench: memory store\n')
-    const memoryServer = await startInstance('nexus-memory', {})
+    const memoryServer = await startInstance('nexus-memory', { STORE: 'memory' })
     let memory: StoreRun
     try {
       memory = await measure(memoryServer, await makeSessions(memoryServer.base, 100))

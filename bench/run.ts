@@ -158,6 +158,18 @@ if (wanted('redis') && existsSync(new URL('./redis.ts', import.meta.url))) {
   for (const [key, value] of Object.entries(redis)) row(`redis ${key}`, fixed(value), '', null)
 }
 
+if (wanted('sqlite') && existsSync(new URL('./sqlite.ts', import.meta.url))) {
+  process.stderr.write('sqlite store against the memory store\n')
+  const { runSqliteBench } = await import('./sqlite.js')
+  const sqlite = await runSqliteBench()
+  results.sqlite = sqlite
+  row('sqlite send ratio to memory (median of rounds)', fixed(sqlite.sendRatio!), '>= 0.8', sqlite.sendRatio! >= 0.8 && sqlite.errors === 0)
+  row('sqlite tail-poll ratio to memory (median of rounds)', fixed(sqlite.tailPollRatio!), '>= 0.8', sqlite.tailPollRatio! >= 0.8 && sqlite.errors === 0)
+  row('sqlite long-poll delivery p50 / p99, ms (memory)', `${fixed(sqlite.sqliteLongPollP50ms!)} / ${fixed(sqlite.sqliteLongPollP99ms!)} (${fixed(sqlite.memoryLongPollP50ms!)} / ${fixed(sqlite.memoryLongPollP99ms!)})`, 'p99 within 1 ms', sqlite.longPollP99GapMs! <= 1 && sqlite.allDeliveriesValid === 1)
+  row('sqlite sweep of 100,000 expired sessions: longest pause, ms', `${fixed(sqlite.sweepLongestPauseMs!)} (CPU in it ${fixed(sqlite.sweepLongestPauseCpuMs!)}; idle loop's longest gap ${fixed(sqlite.idleLoopLongestGapMs!)}; whole sweep ${fixed(sqlite.sweepTotalMs! / 1000)} s)`, '< 10', sqlite.sweepLongestPauseMs! < 10)
+  for (const [key, value] of Object.entries(sqlite)) row(`sqlite ${key}`, fixed(value), '', null)
+}
+
 if (wanted('redaction') && existsSync(new URL('./redact.ts', import.meta.url))) {
   process.stderr.write('redaction\n')
   // In a process of its own: the load phases above leave this one's heap and JIT in no state to

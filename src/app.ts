@@ -93,7 +93,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(replySerializer({ checkReplies: options.checkReplies ?? false }))
 
-  // STORE=memory by default; STORE=redis shares state (and the rate limit) across instances.
+  // STORE=sqlite (a file under DATA_DIR) by default; STORE=redis shares state (and the rate limit) across instances.
   const store = options.store ?? createStore(config, { log: app.log })
   const facilities = storeFacilities(store)
   const redactor = createRedactor({ extraPatterns: config.redactionPatterns })

@@ -110,7 +110,13 @@ const envSchema = z.object({
   HUB_MAX_CONNECTIONS_PER_IP: integer(100, 1),
   HUB_CONNECT_TIMEOUT_SECONDS: integer(5, 1, 3600),
   HUB_SERVICE_TTL_SECONDS: integer(300, 1),
-  STORE: z.enum(['memory', 'redis']).optional().transform((value) => value ?? 'memory'),
+  STORE: z.enum(['sqlite', 'memory', 'redis']).optional().transform((value) => value ?? 'sqlite'),
+  DATA_DIR: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? './data' : value)),
+  SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).optional().transform((value) => value ?? 'normal'),
   REDIS_URL: z
     .string()
     .trim()
@@ -166,9 +172,13 @@ export interface Config {
     /** A service (and the requests waiting for it) is forgotten once its provider has been gone this long. */
     serviceTtlSeconds: number
   }
-  /** Where state lives: this process's memory, or a Redis shared by many instances. */
+  /** Where state lives: a SQLite file (the default), this process's memory, or a Redis shared by many instances. */
   store: {
-    kind: 'memory' | 'redis'
+    kind: 'sqlite' | 'memory' | 'redis'
+    /** The directory of the SQLite file (DATA_DIR/nexus.db). */
+    dataDir: string
+    /** normal: survives the process dying; full: survives power loss too (see references/scaling.md). */
+    sqliteSynchronous: 'normal' | 'full'
     redisUrl: string
     redisPrefix: string
     /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when present, REDIS_URL is unused. */
@@ -244,6 +254,8 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     },
     store: {
       kind: e.STORE,
+      dataDir: e.DATA_DIR,
+      sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
       redisUrl: e.REDIS_URL,
       redisPrefix: e.REDIS_PREFIX,
       ...(e.REDIS_CLUSTER_NODES ? { redisClusterNodes: e.REDIS_CLUSTER_NODES } : {}),

@@ -1,5 +1,6 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { StoreOpenError } from './store/index.js'
 
 /** Requests in flight get this long to finish once a shutdown begins; then their connections are cut. */
 const SHUTDOWN_GRACE_MS = 5_000
@@ -22,7 +23,17 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const app = await buildApp(config)
+  let app
+  try {
+    app = await buildApp(config)
+  } catch (err) {
+    // DATA_DIR unusable, a foreign or newer file, or another server holding it: one line, as for config.
+    if (err instanceof StoreOpenError) {
+      process.stderr.write(`nexus: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
 
   let closing = false
   const shutdown = (signal: string) => {

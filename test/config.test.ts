@@ -14,6 +14,7 @@ t.test('defaults are the contract\'s', async (t) => {
   t.equal(config.slowReaderSeconds, 30)
   t.match(config.hub, { maxConnections: 10000, maxConnectionsPerAddress: 100, connectTimeoutSeconds: 5, serviceTtlSeconds: 300 })
   t.same(config.http, { requestTimeoutMs: 30_000, maxConnectionsPerAddress: 256 })
+  t.match(config.store, { kind: 'sqlite', dataDir: './data', sqliteSynchronous: 'normal' }, 'a SQLite file under ./data')
 })
 
 t.test('the pairing guards are configurable, and refuse zero', async (t) => {
@@ -22,6 +23,12 @@ t.test('the pairing guards are configurable, and refuse zero', async (t) => {
   for (const name of ['MAX_CODES_PER_SESSION', 'PAIR_FAILURES_MAX', 'PAIR_FAILURES_WINDOW_SECONDS']) {
     t.throws(() => loadConfig({ [name]: '0' }), ConfigError, `${name}=0 is refused`)
   }
+})
+
+t.test('STORE, DATA_DIR and SQLITE_SYNCHRONOUS choose where state lives and how hard it is kept', async (t) => {
+  t.match(loadConfig({ STORE: 'memory' }).store, { kind: 'memory' })
+  t.match(loadConfig({ DATA_DIR: ' /var/lib/nexus ', SQLITE_SYNCHRONOUS: 'full' }).store, { kind: 'sqlite', dataDir: '/var/lib/nexus', sqliteSynchronous: 'full' })
+  t.equal(loadConfig({ DATA_DIR: '' }).store.dataDir, './data', 'empty is the default')
 })
 
 t.test('values are parsed', async (t) => {
@@ -36,7 +43,7 @@ t.test('values are parsed', async (t) => {
 })
 
 t.test('a bad value stops the start with one line naming the variable', async (t) => {
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['MAX_PAGE_BYTES', '10'], ['MAX_SESSION_BYTES', '1024'], ['MAX_STORE_BYTES', '2048'], ['REQUEST_TIMEOUT_SECONDS', '0'], ['REQUEST_TIMEOUT_SECONDS', '301'], ['MAX_CONNECTIONS_PER_IP', '-1']] as const) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['MAX_TTL_SECONDS', '30'], ['PUBLIC_URL', 'ftp://x'], ['LOG_LEVEL', 'loud'], ['RATE_LIMIT_MAX', '-1'], ['MAX_AGENTS', '1.5'], ['REDIS_CLUSTER_NODES', 'host-without-port'], ['REDIS_CLUSTER_NODES', 'a:7000,b:0'], ['MAX_PAGE_BYTES', '10'], ['MAX_SESSION_BYTES', '1024'], ['MAX_STORE_BYTES', '2048'], ['REQUEST_TIMEOUT_SECONDS', '0'], ['REQUEST_TIMEOUT_SECONDS', '301'], ['MAX_CONNECTIONS_PER_IP', '-1'], ['STORE', 'mongo'], ['SQLITE_SYNCHRONOUS', 'off']] as const) {
     let error: unknown
     try {
       loadConfig({ [name]: value })

@@ -14,9 +14,13 @@ export function fakeClock(start = Date.now()) {
   }
 }
 
-/** The real app on the given environment, closed when the test ends. Rate limiting is out of the way unless asked for. */
+/**
+ * The real app on the given environment, closed when the test ends. Rate limiting is out of the
+ * way unless asked for, and the store is memory unless `env.STORE` says otherwise: the default
+ * (a SQLite file under DATA_DIR) would write into the repository, and tests of it ask for it.
+ */
 export async function build(t: Test, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', ...env }), { logger: false, checkReplies: true, ...options })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', ...env }), { logger: false, checkReplies: true, ...options })
   t.teardown(() => app.close())
   return app
 }

@@ -1,14 +1,19 @@
 import type { Config } from '../config.js'
 import { MemoryStore } from './memory.js'
 import { RedisStore, type RedisStoreOptions } from './redis.js'
+import { SqliteStore } from './sqlite/store.js'
 import type { SessionStore } from './store.js'
 
 export interface StoreDeps {
-  /** Where the Redis store reports connection trouble (the app's logger). */
+  /** Where the Redis and SQLite stores report trouble and migrations (the app's logger). */
   log?: RedisStoreOptions['log']
 }
 
-/** The store the configuration asks for: STORE=memory (the default) or STORE=redis. */
+/**
+ * The store the configuration asks for: STORE=sqlite (the default, a file under DATA_DIR),
+ * STORE=memory or STORE=redis. A SQLite file that cannot be used throws StoreOpenError, whose
+ * message is the one line to stop the start with.
+ */
 export function createStore(config: Config, deps: StoreDeps = {}): SessionStore {
   const limits = {
     maxSessions: config.limits.maxSessions,
@@ -20,6 +25,9 @@ export function createStore(config: Config, deps: StoreDeps = {}): SessionStore 
     // REDIS_CLUSTER_NODES set: a Cluster client on those seed nodes, and REDIS_URL is unused.
     const where = config.store.redisClusterNodes ? { clusterNodes: config.store.redisClusterNodes } : { url: config.store.redisUrl }
     return new RedisStore({ ...limits, ...where, prefix: config.store.redisPrefix, ...(deps.log ? { log: deps.log } : {}) })
+  }
+  if (config.store.kind === 'sqlite') {
+    return new SqliteStore({ ...limits, dataDir: config.store.dataDir, synchronous: config.store.sqliteSynchronous, ...(deps.log ? { log: deps.log } : {}) })
   }
   return new MemoryStore(limits)
 }
@@ -40,4 +48,5 @@ export function storeFacilities(store: SessionStore): {
   return { reachable: async () => true }
 }
 
+export { StoreOpenError } from './sqlite/open.js'
 export type { SessionStore } from './store.js'

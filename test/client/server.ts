@@ -25,7 +25,7 @@ export async function serve(
   port = 0,
   beforeListen?: (app: FastifyInstance) => Promise<void>,
 ): Promise<Running> {
-  const config = loadConfig({ RATE_LIMIT_MAX: '1000000', ...env })
+  const config = loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', ...env })
   const app = await buildApp(config, { logger: false, ...options })
   await beforeListen?.(app)
   await app.listen({ port, host: '127.0.0.1' })

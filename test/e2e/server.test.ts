@@ -1,42 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
-import t, { type Test } from 'tap'
-
-/** Starts the real server process on a free port and waits for its "listening" log line. */
-async function startServer(t: Test, env: Record<string, string> = {}): Promise<{ base: string; child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  let output = ''
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000)
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.once('exit', () => reject(new Error(`server exited: ${output}`)))
-  })
-  return { base, child, output: () => output }
-}
-
-async function http(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  })
-  return { status: response.status, headers: response.headers, body: (await response.json()) as any }
-}
+import t from 'tap'
+import { http, startServer } from './process.js'
 
 t.test('two agents pair and talk over real HTTP, then the server stops with grace', async (t) => {
   const { base, child } = await startServer(t)

@@ -61,7 +61,7 @@ async function appLoggingAt(level: string) {
       done()
     },
   })
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000' }), { logger: { level, stream } })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000' }), { logger: { level, stream } })
   return { app, lines, flush: () => new Promise<void>((resolve) => setImmediate(resolve)) }
 }
 

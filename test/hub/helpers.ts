@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js'
 
 /** A real server on 127.0.0.1 and a free port, closed when the test ends. */
 export async function hubServer(t: Test, env: Record<string, string> = {}) {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', ...env }), { logger: false })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', ...env }), { logger: false })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const port = (app.server.address() as AddressInfo).port

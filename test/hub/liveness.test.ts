@@ -88,7 +88,7 @@ t.test('an agent id given on the upgrade counts as connect', async (t) => {
 })
 
 t.test('closing the server says 1001 to every socket', async (t) => {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000' }), { logger: false })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000' }), { logger: false })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const hubUrl = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const { provider, consumer } = await openChat(t, hubUrl)

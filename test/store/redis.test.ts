@@ -26,10 +26,10 @@ storeConformance(t, (limits) => new RedisStore({ ...limits, url, prefix: `${run}
 t.test('STORE=redis builds this store from the configuration', async (t) => {
   const { loadConfig, ConfigError } = await import('../../src/config.js')
   const { createStore } = await import('../../src/store/index.js')
-  t.equal(createStore(loadConfig({})).kind, 'memory', 'memory by default')
+  t.equal(loadConfig({}).store.kind, 'sqlite', 'a SQLite file by default')
   const config = loadConfig({ STORE: 'redis', REDIS_URL: url, REDIS_PREFIX: `${run}:config:` })
-  t.same(config.store, { kind: 'redis', redisUrl: url, redisPrefix: `${run}:config:` })
-  t.same(loadConfig({ STORE: 'redis' }).store, { kind: 'redis', redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'nexus:' })
+  t.same(config.store, { kind: 'redis', dataDir: './data', sqliteSynchronous: 'normal', redisUrl: url, redisPrefix: `${run}:config:` })
+  t.same(loadConfig({ STORE: 'redis' }).store, { kind: 'redis', dataDir: './data', sqliteSynchronous: 'normal', redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'nexus:' })
   const store = createStore(config)
   t.teardown(() => store.close())
   t.ok(store instanceof RedisStore)
