@@ -28,6 +28,9 @@ import { Hub } from './realtime/hub/hub.js'
 import { hubRoutes } from './realtime/hub/routes.js'
 import { HubUpgrades } from './realtime/hub/upgrades.js'
 import { sseRoutes } from './realtime/sse.js'
+import { Metrics } from './metrics/metrics.js'
+import { metricsRoute } from './metrics/route.js'
+import { MeteredStore } from './metrics/store.js'
 import { createStore, storeFacilities } from './store/index.js'
 import type { SessionStore } from './store/store.js'
 
@@ -39,6 +42,13 @@ export interface BuildOptions {
   checkReplies?: boolean
   /** Fastify's logger option; defaults to pino at the configured level. */
   logger?: FastifyServerOptions['logger']
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's metrics; `src/server.ts` serves them on METRICS_PORT when that is set. */
+    nexusMetrics: Metrics
+  }
 }
 
 export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
@@ -75,10 +85,14 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.setSerializerCompiler(replySerializer({ checkReplies: options.checkReplies ?? false }))
 
   // STORE=memory by default; STORE=redis shares state (and the rate limit) across instances.
-  const store = options.store ?? createStore(config, { log: app.log })
-  const facilities = storeFacilities(store)
+  const ownStore = options.store ?? createStore(config, { log: app.log })
+  const facilities = storeFacilities(ownStore)
+  // A registry per app (references/operations.md); the store is wrapped so its failures count.
+  const metrics = new Metrics()
+  app.decorate('nexusMetrics', metrics)
+  const store = new MeteredStore(ownStore, (operation, err) => metrics.storeFailed(operation, err))
   const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
-  const sessions = new SessionService({ store, clock, limits: config.limits, redactor })
+  const sessions = new SessionService({ store, clock, limits: config.limits, redactor, meter: metrics.meter })
   const pairing = new PairingService({ store, clock, limits: config.limits })
 
   await app.register(swagger, {
@@ -93,6 +107,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     // On Redis the count is shared by every instance; while Redis is away requests are not
     // limited, and those that need the store answer 503 store_unavailable.
     ...(facilities.rateLimit ? { ...facilities.rateLimit, skipOnError: true } : {}),
+    onExceeded: () => metrics.rateLimited(),
     errorResponseBuilder: (_request, context) =>
       nexusError('rate_limit_exceeded', `Too many requests: at most ${context.max} per ${config.rateLimit.windowSeconds} s from one address. Retry in ${Math.ceil(context.ttl / 1000)} s.`, {
         retryAfter: Math.ceil(context.ttl / 1000),
@@ -101,6 +116,11 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
+  })
+  // By route pattern, never the raw URL (which holds session ids and codes).
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime)
     done()
   })
   registerErrorHandling(app)
@@ -112,6 +132,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.addHook('preClose', async () => hub.close())
 
   const holds = new HoldGate(config.waiters)
+  metrics.attach({ stats: () => sessions.stats(), waiters: () => holds.held, hubConnections: () => hub.connections })
+  if (config.metrics.port === undefined) metricsRoute(app, metrics, config.metrics.token)
   const context: RouteContext = { sessions, pairing, holds, hub, config, version, storeKind: store.kind, startedAt: Date.now() }
   healthRoutes(app, context, facilities.reachable)
   sessionRoutes(app, context)

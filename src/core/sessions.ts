@@ -6,6 +6,7 @@ import type { CreateSessionInput, SendInput } from './inputs.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
 import { LongPoll, type PollReceiver, type WakeReason } from './long-poll.js'
+import { type CoreMeter, silentMeter } from './meter.js'
 import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, SessionWatcher, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
@@ -13,6 +14,8 @@ export interface SessionServiceDeps {
   clock: Clock
   limits: CoreLimits
   redactor: Redactor
+  /** Told of each message stored (the metrics); counts nothing when absent. */
+  meter?: CoreMeter
 }
 
 export interface CreatedSession {
@@ -58,6 +61,7 @@ export class SessionService {
   readonly #clock: Clock
   readonly #limits: CoreLimits
   readonly #redactor: Redactor
+  readonly #meter: CoreMeter
   /** Long-polls in progress: on shutdown each is answered at once. */
   readonly #waiting = new Set<LongPoll>()
   #closing = false
@@ -73,6 +77,7 @@ export class SessionService {
     this.#clock = deps.clock
     this.#limits = deps.limits
     this.#redactor = deps.redactor
+    this.#meter = deps.meter ?? silentMeter
     this.#removesIdle = deps.limits.agentInactivitySeconds > 0
   }
 
@@ -111,6 +116,7 @@ export class SessionService {
         retryAfter: CAPACITY_RETRY_SECONDS,
       })
     }
+    if (greeting) this.#meter.messageStored(greeting.redactions)
     return sessionKey ? { session: outcome.session, sessionKey } : { session: outcome.session }
   }
 
@@ -159,6 +165,7 @@ export class SessionService {
       if (outcome.reason === 'bad_key') throw nexusError('invalid_session_key')
       throw nexusError('session_not_found')
     }
+    this.#meter.messageStored(outcome.message.redactions)
     return { message: outcome.message, session: outcome.session }
   }
 
