@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, type Metric, Registry } from 'prom-client'
 import { isNexusError } from '../core/errors.js'
 import type { CoreMeter } from '../core/meter.js'
 import type { StoreStats } from '../store/store.js'
+import { RequestSeries } from './requests.js'
 import type { StoreOperation } from './store.js'
 
 /** What a scrape reads as it happens: the store's counts and this process's held connections. */
@@ -25,8 +26,7 @@ export const UNMATCHED_ROUTE = '(unmatched)'
  */
 export class Metrics {
   readonly registry = new Registry()
-  readonly #requests: Counter<'method' | 'route' | 'status'>
-  readonly #duration: Histogram<'method' | 'route'>
+  readonly #requests = new RequestSeries(DURATION_BUCKETS)
   readonly #rateLimited: Counter
   readonly #messages: Counter
   readonly #redactions: Counter<'type'>
@@ -42,8 +42,9 @@ export class Metrics {
 
   constructor() {
     const registers = [this.registry]
-    this.#requests = new Counter({ name: 'nexus_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers })
-    this.#duration = new Histogram({ name: 'nexus_http_request_duration_seconds', help: 'Time to answer an HTTP request, by method and route pattern (long-polls include their wait).', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS, registers })
+    // Kept by RequestSeries, read by the registry like any of its own metrics.
+    this.registry.registerMetric(this.#requests.counter('nexus_http_requests_total', 'HTTP requests answered, by method, route pattern and status.') as unknown as Metric)
+    this.registry.registerMetric(this.#requests.histogram('nexus_http_request_duration_seconds', 'Time to answer an HTTP request, by method and route pattern (long-polls include their wait).') as unknown as Metric)
     this.#rateLimited = new Counter({ name: 'nexus_rate_limited_total', help: 'Requests refused with 429 by the per-address rate limit.', registers })
     this.#messages = new Counter({ name: 'nexus_messages_stored_total', help: 'Messages (greetings included) this instance stored, from every way in.', registers })
     this.#redactions = new Counter({ name: 'nexus_redactions_total', help: 'Secrets replaced in stored messages, by type (a message counts once per type it held).', labelNames: ['type'], registers })
@@ -71,9 +72,7 @@ export class Metrics {
 
   /** One HTTP request answered; `route` is the matched pattern, undefined when none matched. */
   request(method: string, route: string | undefined, status: number, elapsedMs: number): void {
-    const routeLabel = route ?? UNMATCHED_ROUTE
-    this.#requests.inc({ method, route: routeLabel, status: String(status) })
-    this.#duration.observe({ method, route: routeLabel }, elapsedMs / 1000)
+    this.#requests.record(method, route ?? UNMATCHED_ROUTE, status, elapsedMs / 1000)
   }
 
   rateLimited(): void {
