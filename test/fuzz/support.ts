@@ -14,6 +14,24 @@ export function fuzzRuns(fallback: number): number {
   return Number.isInteger(asked) && asked > 0 ? asked : fallback
 }
 
+/**
+ * fast-check options for a property of `runs` cases. In `npm test` a run also stops after
+ * `budgetMs` (a loaded machine then runs fewer cases, never for longer); a long run asked for
+ * with NEXUS_FUZZ_RUNS runs every case.
+ */
+export function fuzzOptions(runs: number, budgetMs: number): { numRuns: number; seed?: number; interruptAfterTimeLimit?: number; markInterruptAsFailure: false } {
+  const seed = fuzzSeed()
+  return {
+    numRuns: runs,
+    ...(seed !== undefined ? { seed } : {}),
+    ...(process.env.NEXUS_FUZZ_RUNS ? {} : { interruptAfterTimeLimit: budgetMs }),
+    markInterruptAsFailure: false,
+  }
+}
+
+/** Fewer cases than this in a run means the run proved little: the suite says so. */
+export const MIN_CASES = 100
+
 export function fuzzSeed(): number | undefined {
   const seed = Number(process.env.NEXUS_FUZZ_SEED)
   return Number.isInteger(seed) ? seed : undefined
