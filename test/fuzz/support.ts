@@ -5,9 +5,10 @@ import { hubErrors } from '../../src/realtime/hub/errors.js'
  * What the fuzz suite shares: how many cases to run, the findings it knows are still open, and
  * what a well-formed error looks like.
  *
- * `npm test` runs a few thousand cases in all, bounded in time; `NEXUS_FUZZ_RUNS=200000` runs
- * that many cases per property instead (a long run, for a quiet machine). `NEXUS_FUZZ_SEED`
- * replays a run that failed (fast-check prints the seed and the shrunk case).
+ * `npm test` asks for 1500 requests per store and 1500 hub frames, each run cut at a time
+ * budget (on a busy machine it reaches fewer, never fewer than MIN_CASES);
+ * `NEXUS_FUZZ_RUNS=200000` runs that many cases per property, with no budget (a long run).
+ * `NEXUS_FUZZ_SEED` replays a run that failed (the report names its seed and shrunk case).
  */
 export function fuzzRuns(fallback: number): number {
   const asked = Number(process.env.NEXUS_FUZZ_RUNS)
