@@ -35,6 +35,9 @@ import { Hub } from './realtime/hub/hub.js'
 import { hubRoutes } from './realtime/hub/routes.js'
 import { HubUpgrades } from './realtime/hub/upgrades.js'
 import { sseRoutes } from './realtime/sse.js'
+import { Metrics } from './metrics/metrics.js'
+import { metricsRoute } from './metrics/route.js'
+import { MeteredStore } from './metrics/store.js'
 import { createStore, storeFacilities } from './store/index.js'
 import type { SessionStore } from './store/store.js'
 
@@ -46,6 +49,13 @@ export interface BuildOptions {
   checkReplies?: boolean
   /** Fastify's logger option; defaults to pino at the configured level. */
   logger?: FastifyServerOptions['logger']
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's metrics; `src/server.ts` serves them on METRICS_PORT when that is set. */
+    nexusMetrics: Metrics
+  }
 }
 
 export const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
@@ -94,10 +104,14 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.setSerializerCompiler(replySerializer({ checkReplies: options.checkReplies ?? false }))
 
   // STORE=sqlite (a file under DATA_DIR) by default; STORE=redis shares state (and the rate limit) across instances.
-  const store = options.store ?? createStore(config, { log: app.log })
-  const facilities = storeFacilities(store)
+  const ownStore = options.store ?? createStore(config, { log: app.log })
+  const facilities = storeFacilities(ownStore)
+  // A registry per app (references/operations.md); the store is wrapped so its failures count.
+  const metrics = new Metrics()
+  app.decorate('nexusMetrics', metrics)
+  const store = new MeteredStore(ownStore, (operation, err) => metrics.storeFailed(operation, err))
   const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
-  const sessions = new SessionService({ store, clock, limits: config.limits, redactor, requireKeyForReads: config.requireKeyForReads })
+  const sessions = new SessionService({ store, clock, limits: config.limits, redactor, requireKeyForReads: config.requireKeyForReads, meter: metrics.meter })
   const pairing = new PairingService({ store, clock, limits: config.limits })
 
   await app.register(swagger, {
@@ -112,6 +126,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     // On Redis the count is shared by every instance; while Redis is away requests are not
     // limited, and those that need the store answer 503 store_unavailable.
     ...(facilities.rateLimit ? { ...facilities.rateLimit, skipOnError: true } : {}),
+    onExceeded: () => metrics.rateLimited(),
     errorResponseBuilder: (_request, context) => rateLimitError(context.max, config.rateLimit.windowSeconds, context.ttl),
   })
   // A callback hook, not an async one: it runs on every request, and a promise per request shows.
@@ -121,6 +136,11 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     // The server is closing: no new work, and this connection closes after the reply.
     reply.header('connection', 'close')
     sendError(reply, nexusError('shutting_down', undefined, { retryAfter: SHUTDOWN_RETRY_SECONDS }))
+  })
+  // By route pattern, never the raw URL (which holds session ids and codes).
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime)
+    done()
   })
   registerErrorHandling(app, routeMethods)
   registerJsonParsing(app, bodyLimit)
@@ -132,6 +152,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   app.addHook('preClose', async () => hub.close())
 
   const holds = new HoldGate(config.waiters)
+  metrics.attach({ stats: () => sessions.stats(), waiters: () => holds.held, hubConnections: () => hub.connections })
+  if (config.metrics.port === undefined) metricsRoute(app, metrics, config.metrics.token)
   const context: RouteContext = { sessions, pairing, holds, hub, config, version, storeKind: store.kind, startedAt: Date.now() }
   healthRoutes(app, context, facilities.reachable)
   sessionRoutes(app, context)

@@ -124,6 +124,17 @@ const envSchema = z.object({
     .transform((value) => (value === undefined || value === '' ? 'redis://127.0.0.1:6379' : value))
     .pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
   REDIS_CLUSTER_NODES: clusterNodes,
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+    .pipe(z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional()),
+  METRICS_PORT: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   REDIS_PREFIX: z
     .string()
     .optional()
@@ -172,6 +183,11 @@ export interface Config {
     /** A service (and the requests waiting for it) is forgotten once its provider has been gone this long. */
     serviceTtlSeconds: number
   }
+  /**
+   * GET /metrics (references/operations.md): behind `Authorization: Bearer <token>` when a token
+   * is set; on a port of its own when `port` is set, and then not on the API's port.
+   */
+  metrics: { token: string | undefined; port: number | undefined }
   /** Where state lives: a SQLite file (the default), this process's memory, or a Redis shared by many instances. */
   store: {
     kind: 'sqlite' | 'memory' | 'redis'
@@ -252,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       connectTimeoutSeconds: e.HUB_CONNECT_TIMEOUT_SECONDS,
       serviceTtlSeconds: e.HUB_SERVICE_TTL_SECONDS,
     },
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     store: {
       kind: e.STORE,
       dataDir: e.DATA_DIR,

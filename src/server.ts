@@ -1,5 +1,6 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { buildMetricsServer } from './metrics/server.js'
 import { StoreOpenError } from './store/index.js'
 
 /** Requests in flight get this long to finish once a shutdown begins; then their connections are cut. */
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     }
     throw err
   }
+  // METRICS_PORT: the metrics on a port of their own, and not on the API's.
+  const metricsServer = config.metrics.port !== undefined ? await buildMetricsServer(app.nexusMetrics, config) : undefined
 
   let closing = false
   const shutdown = (signal: string) => {
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
       process.exit(1)
     }, SHUTDOWN_FORCE_MS)
     force.unref()
-    app.close().then(
+    Promise.all([app.close(), metricsServer?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         app.log.error({ err }, 'error while closing')
@@ -66,6 +69,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'))
 
   await app.listen({ port: config.port, host: config.host })
+  if (metricsServer) {
+    await metricsServer.listen({ port: config.metrics.port, host: config.host })
+    app.log.info({ port: config.metrics.port }, 'metrics listening')
+  }
 }
 
 main().catch((err: unknown) => {

@@ -63,3 +63,12 @@ t.test('REDIS_CLUSTER_NODES lists the seed nodes of a Redis Cluster', async (t) 
     { host: '::1', port: 7002 },
   ])
 })
+
+t.test('METRICS_TOKEN and METRICS_PORT are optional and checked', async (t) => {
+  t.same(loadConfig({}).metrics, { token: undefined, port: undefined }, 'unset: /metrics on the API port, open')
+  t.same(loadConfig({ METRICS_TOKEN: ' a-long-enough-token ', METRICS_PORT: '9464' }).metrics, { token: 'a-long-enough-token', port: 9464 })
+  t.same(loadConfig({ METRICS_TOKEN: '', METRICS_PORT: '' }).metrics, { token: undefined, port: undefined }, 'empty is unset')
+  for (const [name, value] of [['METRICS_TOKEN', 'short'], ['METRICS_TOKEN', 'has a space in the middle'], ['METRICS_PORT', '0'], ['METRICS_PORT', '70000'], ['METRICS_PORT', 'nine']] as const) {
+    t.throws(() => loadConfig({ [name]: value }), new RegExp(`^${name}=".*" is not valid: `), `${name}=${value} is refused`)
+  }
+})

@@ -7,6 +7,7 @@ import { boundsError, escapedBytes, measureJson } from './json-bounds.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, JSON_NODE_BYTES, MAX_JSON_DEPTH, MAX_JSON_NODES, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
 import { LongPoll, type PollReceiver, type WakeReason } from './long-poll.js'
+import { type CoreMeter, silentMeter } from './meter.js'
 import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, SessionWatcher, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
@@ -19,6 +20,8 @@ export interface SessionServiceDeps {
    * reader's session key too, not only leave. Off by default: published clients send no key there.
    */
   requireKeyForReads?: boolean
+  /** Told of each message stored (the metrics); counts nothing when absent. */
+  meter?: CoreMeter
 }
 
 export interface CreatedSession {
@@ -66,6 +69,7 @@ export class SessionService {
   readonly #clock: Clock
   readonly #limits: CoreLimits
   readonly #redactor: Redactor
+  readonly #meter: CoreMeter
   /** Long-polls in progress: on shutdown each is answered at once. */
   readonly #waiting = new Set<LongPoll>()
   #closing = false
@@ -82,6 +86,7 @@ export class SessionService {
     this.#clock = deps.clock
     this.#limits = deps.limits
     this.#redactor = deps.redactor
+    this.#meter = deps.meter ?? silentMeter
     this.#removesIdle = deps.limits.agentInactivitySeconds > 0
     this.#requireKeyForReads = deps.requireKeyForReads === true
   }
@@ -122,6 +127,7 @@ export class SessionService {
         retryAfter: CAPACITY_RETRY_SECONDS,
       })
     }
+    if (greeting) this.#meter.messageStored(greeting.redactions)
     return sessionKey ? { session: outcome.session, sessionKey } : { session: outcome.session }
   }
 
@@ -178,6 +184,7 @@ export class SessionService {
       }
       throw nexusError('session_not_found')
     }
+    this.#meter.messageStored(outcome.message.redactions)
     return { message: outcome.message, session: outcome.session }
   }
 

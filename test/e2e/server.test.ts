@@ -154,3 +154,24 @@ t.test('SIGTERM under load: held requests answered, streams ended, new requests 
   t.ok(replies.filter((reply) => reply.status < 300).length >= 200, 'the load was served before the signal')
   t.ok(refused.length > 0, 'requests that came during the close were refused, not reset')
 })
+
+t.test('METRICS_PORT: the process serves the metrics on a port of their own, and closes it on SIGTERM', async (t) => {
+  const { createServer } = await import('node:net')
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const metricsPort = (probe.address() as { port: number }).port
+  await new Promise((resolve) => probe.close(resolve))
+  const token = 'an-operator-token-0123456789'
+  const { base, child, output } = await startServer(t, { METRICS_PORT: String(metricsPort), METRICS_TOKEN: token })
+  for (let i = 0; i < 600 && !output().includes('metrics listening'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal((await http(base, 'GET', '/metrics')).body.error, 'not_found', 'not on the API port')
+  const metricsBase = `http://127.0.0.1:${metricsPort}`
+  t.equal((await http(metricsBase, 'GET', '/metrics')).status, 403, 'not without the token')
+  await http(base, 'PUT', '/v1/sessions', {}, {})
+  const scraped = await fetch(`${metricsBase}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(scraped.status, 200)
+  t.match(await scraped.text(), /^nexus_sessions_live 1$/m)
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit')
+  t.equal(code, 0, 'exits 0')
+})

@@ -166,6 +166,11 @@ export class Hub {
     socket.terminate()
   }
 
+  /** Sockets held open right now (for the metrics). */
+  get connections(): number {
+    return this.#ctx.registry.size
+  }
+
   /** Says goodbye to every socket (1001: reconnect later) and stops the timers. */
   close(): void {
     if (this.#closing) return
