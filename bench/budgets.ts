@@ -4,7 +4,7 @@
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
-const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '100000000', LOG_LEVEL: 'silent' }), { logger: false })
+const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '100000000', LOG_LEVEL: 'silent' }), { logger: false })
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
 async function session(): Promise<string> {

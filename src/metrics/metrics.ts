@@ -34,6 +34,7 @@ export class Metrics {
   readonly #sessions: Gauge
   readonly #members: Gauge
   readonly #storeMessages: Gauge
+  readonly #bytesHeld: Gauge
   readonly #storeUp: Gauge
   readonly #waiters: Gauge
   readonly #hubConnections: Gauge
@@ -52,6 +53,7 @@ export class Metrics {
     this.#sessions = new Gauge({ name: 'nexus_sessions_live', help: 'Live sessions in the store (shared by every instance on one Redis).', registers })
     this.#members = new Gauge({ name: 'nexus_session_members', help: 'Members across live sessions in the store.', registers })
     this.#storeMessages = new Gauge({ name: 'nexus_store_messages_accepted', help: 'Messages the store accepted since it was created (greetings included).', registers })
+    this.#bytesHeld = new Gauge({ name: 'nexus_message_bytes_held', help: 'Bytes of the messages the store holds, as MAX_STORE_BYTES counts them.', registers })
     this.#storeUp = new Gauge({ name: 'nexus_store_up', help: '1 when the store answered this scrape, 0 when it could not be reached.', registers })
     this.#waiters = new Gauge({ name: 'nexus_waiters', help: 'Long-polls and event streams this instance holds open.', registers })
     this.#hubConnections = new Gauge({ name: 'nexus_hub_connections', help: 'WebSocket hub connections this instance holds open.', registers })
@@ -104,6 +106,7 @@ export class Metrics {
         this.#sessions.set(stats.activeSessions)
         this.#members.set(stats.totalAgents)
         this.#storeMessages.set(stats.totalMessages)
+        this.#bytesHeld.set(stats.bytesHeld)
         this.#storeUp.set(1)
       } catch {
         // Counted by the store's wrapper as a store error; the scrape itself still answers.

@@ -282,7 +282,7 @@ export class MemoryStore implements SessionStore {
       activeSessions++
       totalAgents += room.members.size
     }
-    return { activeSessions, totalAgents, totalMessages: this.#totalMessages }
+    return { activeSessions, totalAgents, totalMessages: this.#totalMessages, bytesHeld: this.#bytes }
   }
 
   watch(sessionId: string, watcher: SessionWatcher): void {

@@ -390,8 +390,8 @@ export class RedisStore implements SessionStore {
 
   async stats(now: number): Promise<StoreStats> {
     await this.#flush().catch(() => {})
-    const [activeSessions, totalAgents, totalMessages] = (await this.#runGlobal(scripts.stats, [String(now)])) as [number, number, number]
-    return { activeSessions, totalAgents, totalMessages }
+    const [activeSessions, totalAgents, totalMessages, bytesHeld] = (await this.#runGlobal(scripts.stats, [String(now)])) as [number, number, number, number]
+    return { activeSessions, totalAgents, totalMessages, bytesHeld }
   }
 
   watch(sessionId: string, watcher: SessionWatcher): void {

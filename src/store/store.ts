@@ -189,6 +189,11 @@ export interface StoreStats {
   totalAgents: number
   /** Messages accepted since the store was created (greetings included). */
   totalMessages: number
+  /**
+   * The `bytes` of every message held, what maxStoreBytes caps (sessions expired but not yet
+   * swept included: their bytes come back at the sweep).
+   */
+  bytesHeld: number
 }
 
 export interface SessionStore {

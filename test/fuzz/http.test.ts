@@ -145,7 +145,7 @@ async function fuzz(t: Test, app: FastifyInstance, runs: number): Promise<void> 
 }
 
 t.test('every route, on the memory store', { timeout: fuzzTimeoutMs(RUNS, 10) }, async (t) => {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), MAX_AGENTS: '5' }), { logger: false, checkReplies: true })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), MAX_AGENTS: '5' }), { logger: false, checkReplies: true })
   t.teardown(() => app.close())
   await fuzz(t, app, RUNS)
 })

@@ -6,7 +6,7 @@ import { open, parseReply, portOf, readToClose } from './raw-http.js'
 
 /** The app on a real socket with a short request timeout (REQUEST_TIMEOUT_SECONDS is whole seconds). */
 async function listening(t: Test, requestTimeoutMs: number, env: Record<string, string> = {}) {
-  const config = loadConfig({ RATE_LIMIT_MAX: '1000000', ...env })
+  const config = loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', ...env })
   const app = await buildApp({ ...config, http: { ...config.http, requestTimeoutMs } }, { logger: false, checkReplies: true })
   t.teardown(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })

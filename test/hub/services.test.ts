@@ -37,7 +37,7 @@ t.test('a service taken over is not forgotten with its former provider', async (
 
 t.test('a provider gone for HUB_SERVICE_TTL_SECONDS loses its services and waiting requests (the injected clock)', async (t) => {
   let now = Date.parse('2026-12-01T00:00:00Z')
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', HUB_SERVICE_TTL_SECONDS: '120' }), { logger: false, clock: () => now })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', HUB_SERVICE_TTL_SECONDS: '120' }), { logger: false, clock: () => now })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const hubUrl = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`

@@ -17,7 +17,7 @@ export interface Listening {
 
 /** The real server on 127.0.0.1 and a free port, closed when the test ends. */
 export async function listen(t: Test, env: Record<string, string> = {}, clock?: Clock): Promise<Listening> {
-  const app = await buildApp(loadConfig({ RATE_LIMIT_MAX: '1000000', ...env }), { logger: false, ...(clock ? { clock } : {}) })
+  const app = await buildApp(loadConfig({ STORE: 'memory', RATE_LIMIT_MAX: '1000000', ...env }), { logger: false, ...(clock ? { clock } : {}) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }

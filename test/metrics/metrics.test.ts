@@ -58,6 +58,10 @@ t.test('sessions, members, messages and redactions by type', async (t) => {
   t.equal(sample(text, 'nexus_store_messages_accepted'), 3)
   t.equal(sample(text, 'nexus_redactions_total', { type: 'acme_ticket_key' }), 2, 'once per message that held the type')
   t.equal(sample(text, 'nexus_store_up'), 1)
+  const held = sample(text, 'nexus_message_bytes_held')!
+  t.ok(held > 0, `bytes held: ${held}`)
+  await send(app, sessionId, 'guest', { text: 'y'.repeat(1000) })
+  t.ok(sample((await scrape(app)).text, 'nexus_message_bytes_held')! >= held + 1000, 'a kept message adds at least its bytes')
 })
 
 t.test('long-polls held open are waiters while they wait', async (t) => {

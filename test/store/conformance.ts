@@ -207,7 +207,9 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
       t.equal(untouched.session.lastCursor, 0, 'nor numbered')
     }
     t.ok((await store.append(long.id, draft('b', 'small', 400), undefined, T0)).ok, 'what still fits is taken')
+    t.equal((await store.stats(T0)).bytesHeld, 1000, 'stats tell the bytes held')
     t.ok((await store.append(long.id, draft('b', 'third', 600), undefined, T0 + 61_000)).ok, 'the expired session no longer counts')
+    t.equal((await store.stats(T0 + 61_000)).bytesHeld, 1000, 'its bytes came back: only the live session\'s are held')
   })
 
   t.test('renew: members only, new ttl, expiry from now', async (t) => {

@@ -60,7 +60,7 @@ t.test('a restart finds everything: sessions, members, keys, messages, codes, co
   t.equal(next.ok && next.message.cursor, 4, 'the next cursor follows the last')
   t.same(await after.getCode(code.code, T0 + 4_000), code)
   t.ok((await after.claim(code.code, { agentId: 'c', keyHash: key('c') }, T0 + 4_000)).ok)
-  t.same(await after.stats(T0 + 4_000), { activeSessions: 1, totalAgents: 3, totalMessages: 5 })
+  t.same(await after.stats(T0 + 4_000), { activeSessions: 1, totalAgents: 3, totalMessages: 5, bytesHeld: 10 }, 'counts and the bytes held come back from the file')
   t.equal(await after.status(id, T0 + 4_000 + 60_000), null, 'the ttl runs from the stored expiresAt')
 })
 
@@ -208,7 +208,7 @@ t.test('the sweep deletes in slices, yields between them, and gives the pages ba
   t.equal(removed, 3_001)
   t.ok(turns > 0, `the event loop ran ${turns} timer turns during the sweep`)
   t.same(ended, ['ended'], 'watchers of a swept session are told it ended')
-  t.same(await store.stats(T0 + 60_000), { activeSessions: 0, totalAgents: 0, totalMessages: 8_000 })
+  t.same(await store.stats(T0 + 60_000), { activeSessions: 0, totalAgents: 0, totalMessages: 8_000, bytesHeld: 0 })
   t.ok(store.pages() < pagesBefore / 4, `the file shrank from ${pagesBefore} to ${store.pages()} pages`)
   t.ok((await store.create({ id: big, ttlSeconds: 60, maxAgents: 2, creatorAgentId: null }, T0 + 60_000)).ok, 'no trace of a swept session is left')
 })

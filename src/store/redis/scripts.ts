@@ -448,7 +448,7 @@ local expired = redis.call('ZRANGEBYSCORE', Z, '-inf', ARGV[1], 'LIMIT', 0, 1000
 for _, id in ipairs(expired) do
   agents = agents - tonumber(redis.call('HGET', M, id) or '0')
 end
-return {active, agents, tonumber(redis.call('GET', G) or '0')}
+return {active, agents, tonumber(redis.call('GET', G) or '0'), tonumber(redis.call('GET', T) or '0')}
 `
 
 const ATTEMPT_PRELUDE = `

@@ -422,7 +422,7 @@ export class SqliteStore implements SessionStore {
   async stats(now: number): Promise<StoreStats> {
     return this.#guard(() => {
       const live = this.#q.live.get(now)!
-      return { activeSessions: live.sessions, totalAgents: live.agents, totalMessages: this.#totalMessages }
+      return { activeSessions: live.sessions, totalAgents: live.agents, totalMessages: this.#totalMessages, bytesHeld: this.#storeBytes }
     })
   }
 
