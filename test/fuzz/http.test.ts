@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -24,10 +27,11 @@ const ANSWER_WITHIN_MS = 10_000
 const RUNS = fuzzRuns(1500)
 /** In `npm test` each store's run stops after this long, however many cases it reached. */
 const BUDGET_MS = 25_000
-const REDIS_RUNS = process.env.NEXUS_FUZZ_RUNS ? RUNS : 400
+/** The stores behind the default one get fewer cases in `npm test`; a long run gives each all of them. */
+const STORE_RUNS = process.env.NEXUS_FUZZ_RUNS ? RUNS : 400
 
 // A long run (NEXUS_FUZZ_RUNS) outlasts the suite's per-file timeout: give this file its own.
-t.setTimeout(fuzzTimeoutMs(RUNS + REDIS_RUNS, 15))
+t.setTimeout(fuzzTimeoutMs(RUNS + 2 * STORE_RUNS, 15))
 
 /** Routes the document hides, fuzzed all the same. */
 const HIDDEN = [
@@ -150,7 +154,17 @@ t.test('every route, on the memory store', { timeout: fuzzTimeoutMs(RUNS, 10) },
   await fuzz(t, app, RUNS)
 })
 
-t.test('every route, on Redis', { skip: process.env.REDIS_URL ? false : 'REDIS_URL is not set', timeout: fuzzTimeoutMs(REDIS_RUNS, 20) }, async (t) => {
+t.test('every route, on the SQLite store (the default)', { timeout: fuzzTimeoutMs(STORE_RUNS, 20) }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nexus-fuzz-'))
+  const app = await buildApp(loadConfig({ STORE: 'sqlite', DATA_DIR: dataDir, RATE_LIMIT_MAX: '1000000', MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), MAX_AGENTS: '5' }), { logger: false, checkReplies: true })
+  t.teardown(async () => {
+    await app.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  await fuzz(t, app, STORE_RUNS)
+})
+
+t.test('every route, on Redis', { skip: process.env.REDIS_URL ? false : 'REDIS_URL is not set', timeout: fuzzTimeoutMs(STORE_RUNS, 20) }, async (t) => {
   const config = loadConfig({ RATE_LIMIT_MAX: '1000000', MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), MAX_AGENTS: '5' })
   const store = new RedisStore({ maxSessions: config.limits.maxSessions, maxMessagesPerSession: config.limits.maxMessagesPerSession, url: process.env.REDIS_URL!, prefix: testPrefix(t), commandTimeoutMs: 5000 })
   const app = await buildApp(config, { store, logger: false, checkReplies: true })
@@ -158,5 +172,5 @@ t.test('every route, on Redis', { skip: process.env.REDIS_URL ? false : 'REDIS_U
     await app.close()
     await store.close()
   })
-  await fuzz(t, app, REDIS_RUNS)
+  await fuzz(t, app, STORE_RUNS)
 })
