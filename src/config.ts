@@ -171,14 +171,17 @@ export interface Config {
   http: { requestTimeoutMs: number; maxConnectionsPerAddress: number }
   /** The WebSocket hub's limits, per connection unless said otherwise (see references/hub.md). */
   hub: {
+    /** A frame larger than this gets `payload_too_large` (the socket itself refuses four times as much). */
     maxFrameBytes: number
     framesPerSecond: number
+    /** Sockets are pinged this often; one that has not answered by the next ping is dropped. */
     pingSeconds: number
+    /** A socket holding more than this unread is cut off. */
     maxBufferedBytes: number
     maxConnections: number
     /** Sockets held at once from one client address (as the rate limit counts it, TRUST_PROXY honoured). */
     maxConnectionsPerAddress: number
-    /** A socket that has not said `connect` within this long is closed. */
+    /** A socket that has not said `connect` within this long is closed (with 4408). */
     connectTimeoutSeconds: number
     /** A service (and the requests waiting for it) is forgotten once its provider has been gone this long. */
     serviceTtlSeconds: number

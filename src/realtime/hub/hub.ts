@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
+import type { Config } from '../../config.js'
 import type { Clock } from '../../core/clock.js'
 import { isNexusError, type NexusError, nexusError } from '../../core/errors.js'
 import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
@@ -14,22 +15,8 @@ import { forget, handleFrame, type HubContext, tell } from './handlers.js'
 import { Registry } from './registry.js'
 import { Services } from './services.js'
 
-export interface HubLimits {
-  /** A frame larger than this gets `payload_too_large` (the socket itself refuses four times as much). */
-  maxFrameBytes: number
-  framesPerSecond: number
-  /** Sockets are pinged this often; one that has not answered by the next ping is dropped. */
-  pingSeconds: number
-  /** A socket holding more than this unread is cut off. */
-  maxBufferedBytes: number
-  maxConnections: number
-  /** Sockets held at once from one client address (`request.ip`: TRUST_PROXY decides it, as for the rate limit). */
-  maxConnectionsPerAddress: number
-  /** A socket that has not said `connect` by then is closed with 4008. */
-  connectTimeoutSeconds: number
-  /** A service, and the requests waiting for it, is forgotten once its provider has been gone this long. */
-  serviceTtlSeconds: number
-}
+/** The hub's limits as the configuration reads them (each is described in src/config.ts). */
+export type HubLimits = Config['hub']
 
 /**
  * The socket does not check UTF-8 (`skipUTF8Validation`): it would close the connection (1007)
