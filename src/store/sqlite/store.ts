@@ -82,7 +82,7 @@ export class SqliteStore implements SessionStore {
   readonly #limits: Required<StoreLimits>
   readonly #log: SqliteStoreOptions['log']
   readonly #watchers = new Map<string, Set<SessionWatcher>>()
-  /** One transaction wrapper for every step, made once: making one per call showed in the send path. */
+  /** One transaction wrapper for every step, made once with the statements rather than on each call. */
   readonly #transaction: (step: () => unknown) => unknown
   /** Session rows in the file, expired-but-unswept ones too: capacity is counted on these, as in memory. */
   #sessionRows: number
@@ -475,7 +475,7 @@ export class SqliteStore implements SessionStore {
     // A sweep writes in bursts, and SQLite empties the log into the file at the commit that takes
     // it past wal_autocheckpoint pages: at the default 1000 each emptying held the event loop about
     // 20 ms; at 100 while the sweep runs, under 8 ms. Sends keep the default: at 100 they lost a
-    // fifth of their rate (bench/README.md).
+    // fifth of their rate (references/scaling.md, the SQLite figures).
     this.#db.pragma(`wal_autocheckpoint = ${SWEEP_CHECKPOINT_PAGES}`)
     try {
       for (;;) {
