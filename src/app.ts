@@ -20,7 +20,6 @@ import { addressBudget, rateLimitError } from './http/rate-limit.js'
 import { serverFactory } from './http/listener.js'
 import { RouteMethods } from './http/methods.js'
 import { requestId } from './http/request-id.js'
-import { RequestLineController, requestLoggerFactory } from './http/request-logger.js'
 import { replySerializer } from './http/serializer.js'
 import { validatorCompiler } from './http/validator.js'
 import { clientFileRoutes } from './http/routes/client-files.js'
@@ -80,8 +79,6 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     bodyLimit,
     requestIdHeader: false,
-    childLoggerFactory: requestLoggerFactory,
-    logController: new RequestLineController(),
     genReqId: requestId,
     // A URL that cannot even be decoded never reaches a route: answer it from the catalogue too.
     frameworkErrors: (_err, request, reply) => {

@@ -33,19 +33,8 @@ export function sameKeyHash(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-/**
- * The same string as one flat run of characters. A string built by concatenation is kept as a
- * tree of its pieces (a cons string) until something reads it; reading one character flattens
- * it, and the next collection drops the tree. For a string kept long (a message id, the request
- * id of a long-poll) that is the difference between its characters and all the pieces.
- */
-export function flat(text: string): string {
-  text.charCodeAt(0)
-  return text
-}
-
 export function newMessageId(): string {
-  return flat(`msg_${nanoid()}`)
+  return `msg_${nanoid()}`
 }
 
 /** 32 symbols with no 0/O or 1/I to confuse: each carries 5 bits. */

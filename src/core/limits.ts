@@ -42,19 +42,3 @@ export const MAX_WAIT_SECONDS = 60
 export const CODE_MEMORY_MS = 60 * 60 * 1000
 /** How long a client is asked to wait before retrying when the server is at capacity. */
 export const CAPACITY_RETRY_SECONDS = 30
-
-export const defaultLimits: CoreLimits = {
-  maxTtlSeconds: 86400,
-  maxAgents: 50,
-  agentInactivitySeconds: 0,
-  pairCodeTtlSeconds: 600,
-  maxPendingCodes: 10,
-  pairFailuresMax: 10,
-  pairFailuresWindowSeconds: 600,
-  maxMessageBytes: 65536,
-  maxMessagesPerSession: 10000,
-  maxSessions: 100000,
-  maxPageBytes: 1024 * 1024,
-  maxSessionBytes: 16 * 1024 * 1024,
-  maxStoreBytes: 256 * 1024 * 1024,
-}

@@ -90,9 +90,5 @@ export function registerJsonParsing(app: FastifyInstance, bodyLimit: number): vo
     }
     done(null, value)
   }
-  // The same parser under its own type too: fastify caches the parser it finds for a type it
-  // knows, but looks the catch-all up afresh on every request (parsing the content type each
-  // time), which showed on the send path.
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJson)
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, parseJson)
 }

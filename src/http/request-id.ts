@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { flat } from '../core/ids.js'
 
 /** A client may name its request; anything else gets a fresh id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -24,6 +23,5 @@ export function requestId(request: IncomingMessage): string {
 /** A fresh id, also for what fails before a request exists (a request line that does not parse). */
 export function newRequestId(): string {
   issued++
-  // Flat: a long-poll keeps its id for the whole wait, and a joined string is two pieces and a node.
-  return flat(`${prefix}-${issued.toString(36)}`)
+  return `${prefix}-${issued.toString(36)}`
 }

@@ -3,26 +3,9 @@ import type { MemberRecord, SessionRecord, StoredMessage } from '../store/store.
 
 /** How the core's records look on the wire: ISO times and cursors as decimal strings. */
 
-/** The second `isoSecond` formats, as its ISO text up to and including the dot before the milliseconds. */
-let cachedSecond = Number.NaN
-let isoSecond = ''
-
-/**
- * `new Date(epochMs).toISOString()`, at a fraction of its cost for times that share a second
- * with the previous call, which is most of them: a page of messages sent close together, the
- * expiry of every send within a second. Formatting a Date was the largest part of building a
- * page of 100 messages. Only the milliseconds are written by hand; the rest is Date's own.
- */
+/** Epoch milliseconds as ISO 8601 text, as every reply writes times. */
 export function iso(epochMs: number): string {
-  if (!Number.isInteger(epochMs)) return new Date(epochMs).toISOString()
-  const second = Math.floor(epochMs / 1000)
-  if (second !== cachedSecond) {
-    // Sliced from Date's own text, so years outside 0000-9999 keep their sign and width.
-    isoSecond = new Date(second * 1000).toISOString().slice(0, -4)
-    cachedSecond = second
-  }
-  const ms = epochMs - second * 1000
-  return isoSecond + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z'
+  return new Date(epochMs).toISOString()
 }
 
 export function messageView(m: StoredMessage) {
