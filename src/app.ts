@@ -25,15 +25,15 @@ import { validatorCompiler } from './http/validator.js'
 import { clientFileRoutes } from './http/routes/client-files.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messageRoutes } from './http/routes/messages.js'
-import { mcpRoutes } from './http/routes/mcp.js'
+import { mcpRoutes } from './mcp/route.js'
 import { homeRoute, pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
-import { HoldGate } from './realtime/gate.js'
+import { HoldGate } from './http/hold-gate.js'
 import { Hub } from './realtime/hub/hub.js'
 import { hubRoutes } from './realtime/hub/routes.js'
 import { HubUpgrades } from './realtime/hub/upgrades.js'
-import { sseRoutes } from './realtime/sse.js'
+import { sseRoutes } from './http/routes/events.js'
 import { Metrics } from './metrics/metrics.js'
 import { metricsRoute } from './metrics/route.js'
 import { MeteredStore } from './metrics/store.js'
@@ -151,7 +151,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   const holds = new HoldGate(config.waiters)
   metrics.attach({ stats: () => sessions.stats(), waiters: () => holds.held, hubConnections: () => hub.connections })
   if (config.metrics.port === undefined) metricsRoute(app, metrics, config.metrics.token)
-  const context: RouteContext = { sessions, pairing, holds, hub, config, version, storeKind: store.kind, startedAt: Date.now() }
+  const context: RouteContext = { sessions, pairing, holds, config, version, storeKind: store.kind, startedAt: Date.now() }
   healthRoutes(app, context, facilities.reachable)
   sessionRoutes(app, context)
   messageRoutes(app, context)
@@ -181,8 +181,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
       if (refused) return void sendError(reply, refused)
       done()
     })
-    homeRoute(scope, context)
-    hubRoutes(scope, context)
+    homeRoute(scope, context, (socket, request) => hub.accept(socket, request))
+    hubRoutes(scope, hub)
   })
 
   const sweeper = setInterval(() => {

@@ -3,8 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from '../config.js'
 import type { PairingService } from '../core/pairing.js'
 import type { SessionService } from '../core/sessions.js'
-import type { HoldGate } from '../realtime/gate.js'
-import type { Hub } from '../realtime/hub/hub.js'
+import type { HoldGate } from './hold-gate.js'
 
 /** What every route module is handed: the core's services and the little it needs besides. */
 export interface RouteContext {
@@ -12,8 +11,6 @@ export interface RouteContext {
   pairing: PairingService
   /** Caps the requests held open (long-polls, streams). */
   holds: HoldGate
-  /** The WebSocket chat hub, served on `/` and `/v1/hub`. */
-  hub: Hub
   config: Config
   version: string
   storeKind: string

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { LongPoll, PollReceiver } from '../core/long-poll.js'
 import type { Page } from '../core/sessions.js'
-import type { HoldGate } from '../realtime/gate.js'
+import type { HoldGate } from './hold-gate.js'
 import { pageView } from './views.js'
 
 /**

@@ -1,3 +1,4 @@
+import type { WebsocketHandler } from '@fastify/websocket'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isNexusError } from '../../core/errors.js'
 import { normalizePairingCode } from '../../core/ids.js'
@@ -9,10 +10,10 @@ import { codeParams } from '../schemas.js'
 import { iso } from '../views.js'
 
 /**
- * `/`: what Nexus is, markdown for agents and HTML for people. A WebSocket upgrade here is the
- * chat hub (references/hub.md), so this route lives in the hub's scope (app.ts).
+ * `/`: what Nexus is, markdown for agents and HTML for people. A WebSocket upgrade here goes to
+ * `onSocket`, the chat hub (references/hub.md), so this route lives in the hub's scope (app.ts).
  */
-export function homeRoute(app: App, { config, hub }: RouteContext): void {
+export function homeRoute(app: App, { config }: RouteContext, onSocket: WebsocketHandler): void {
   typed(app).route({
     method: 'GET',
     url: '/',
@@ -21,7 +22,7 @@ export function homeRoute(app: App, { config, hub }: RouteContext): void {
       const base = publicBase(config, request)
       return sendPage(request, reply, 200, () => homeMarkdown(base), () => homeHtml(base))
     },
-    wsHandler: (socket, request) => hub.accept(socket, request),
+    wsHandler: onSocket,
   })
 }
 

@@ -1,12 +1,13 @@
 import { nexusError } from '../../core/errors.js'
-import type { App, RouteContext } from '../../http/context.js'
+import type { App } from '../../http/context.js'
 import { sendError } from '../../http/errors.js'
+import type { Hub } from './hub.js'
 
 /**
  * `/v1/hub`: the hub's second address (the first is `/` itself, in pages.ts). A plain GET, not
  * an upgrade, is told what this is.
  */
-export function hubRoutes(app: App, { hub }: RouteContext): void {
+export function hubRoutes(app: App, hub: Hub): void {
   app.route({
     method: 'GET',
     url: '/v1/hub',

@@ -1,10 +1,10 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import { nexusError } from '../../core/errors.js'
-import { coreBackend } from '../../mcp/core-backend.js'
-import { HandleKeeper } from '../../mcp/handle.js'
-import { createMcpServer } from '../../mcp/server.js'
-import { type App, publicBase, type RouteContext } from '../context.js'
-import { sendError } from '../errors.js'
+import { nexusError } from '../core/errors.js'
+import { coreBackend } from './core-backend.js'
+import { HandleKeeper } from './handle.js'
+import { createMcpServer } from './server.js'
+import { type App, publicBase, type RouteContext } from '../http/context.js'
+import { sendError } from '../http/errors.js'
 
 /**
  * MCP over Streamable HTTP at /mcp (references/mcp.md), stateless: each POST gets a fresh MCP

@@ -1,11 +1,11 @@
 import { z } from 'zod'
-import { isNexusError, nexusError } from '../core/errors.js'
-import { cursorSchema } from '../core/inputs.js'
-import type { Page } from '../core/sessions.js'
-import { type App, type RouteContext, typed } from '../http/context.js'
-import { errors, sessionParams } from '../http/schemas.js'
-import { drainOrCut } from '../http/slow-reader.js'
-import { messageView } from '../http/views.js'
+import { isNexusError, nexusError } from '../../core/errors.js'
+import { cursorSchema } from '../../core/inputs.js'
+import type { Page } from '../../core/sessions.js'
+import { type App, type RouteContext, typed } from '../context.js'
+import { errors, sessionParams } from '../schemas.js'
+import { drainOrCut } from '../slow-reader.js'
+import { messageView } from '../views.js'
 
 /** How long one wait inside the stream lasts before it simply waits again. */
 const STREAM_WAIT_MS = 60_000
