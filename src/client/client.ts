@@ -7,6 +7,7 @@ import type {
   Claimed,
   CreatedSession,
   CreateSessionInput,
+  Ended,
   Health,
   Joined,
   Left,
@@ -65,6 +66,13 @@ export interface PollOptions extends AgentOptions {
 export interface RenewOptions extends AgentOptions {
   /** Seconds; replaces the session's ttl. */
   ttl?: number
+}
+
+export interface EndOptions extends AgentOptions {
+  /** Why, for the other members; the server's default is "Chat ended". */
+  reason?: string
+  /** Overrides the key the client remembers (one is required to end). */
+  sessionKey?: string
 }
 
 export interface LeaveOptions extends AgentOptions {
@@ -198,6 +206,21 @@ export class NexusClient {
       path: `${sessionPath(sessionId)}/renew`,
       headers: { 'x-agent-id': agentId },
       body: options.ttl === undefined ? {} : { ttl: options.ttl },
+    }))
+  }
+
+  /**
+   * Ends the session for every member and every way in, showing the remembered or given key:
+   * its final message says who ended it and why, and every send after it is refused with
+   * `channel_ended` (as is a second end). Reads go on until the session expires.
+   */
+  async end(sessionId: string, options: EndOptions = {}): Promise<Ended> {
+    const agentId = this.#agentFor(sessionId, options.agentId, 'end')
+    return this.#onSession(sessionId, this.#http.json<Ended>({
+      method: 'POST',
+      path: `${sessionPath(sessionId)}/end`,
+      headers: { 'x-agent-id': agentId, 'x-session-key': options.sessionKey ?? this.sessionKey(sessionId, agentId) },
+      body: options.reason === undefined ? {} : { reason: options.reason },
     }))
   }
 
