@@ -250,8 +250,9 @@ export class NexusClient {
   /**
    * Every message of a session, once each and in cursor order, for `for await`: over long-poll
    * (default) or server-sent events, reconnecting with backoff and resuming from its last cursor.
-   * Breaking out of the loop or aborting `signal` ends it and drops the connection; the session
-   * expiring or the agent leaving throws NexusApiError `session_not_found` / `agent_not_in_session`.
+   * Breaking out of the loop or aborting `signal` ends it and drops the connection, and it ends
+   * by itself after the final message of an ended session; the session expiring or the agent
+   * leaving throws NexusApiError `session_not_found` / `agent_not_in_session`.
    */
   messages(sessionId: string, options: MessagesOptions = {}): MessageStream {
     return new MessageStream({
