@@ -144,3 +144,21 @@ t.test('ended over HTTP: hub members get chat_end in its place, and the hub refu
   for await (const message of client.messages(channelId)) seen.push(message.agentId)
   t.same(seen, ['weather-bot', 'system'])
 })
+
+t.test('a direct pair whose channel was ended over HTTP, unseen by the hub, gets a new channel', async (t) => {
+  const { hubUrl, base } = await hubServer(t)
+  const ann = await agent(t, hubUrl, 'ann')
+  await agent(t, hubUrl, 'ben').then((ben) => ben.close())
+  ann.send({ type: 'chat_message', target_agent: 'ben', content: 'hi ben' })
+  const first = await ann.next({ type: 'chat_message_ack' })
+  await ann.close()
+  const joined = await http(base, 'POST', `/v1/sessions/${first.channel_id}/join`, { 'x-agent-id': 'cat' })
+  const ended = await http(base, 'POST', `/v1/sessions/${first.channel_id}/end`, { 'x-agent-id': 'cat', 'x-session-key': joined.body.sessionKey }, { reason: 'closed' })
+  t.equal(ended.status, 200)
+
+  const back = await agent(t, hubUrl, 'ann')
+  back.send({ type: 'chat_message', target_agent: 'ben', content: 'again', request_id: 'again' })
+  const second = await back.next({ type: 'chat_message_ack' })
+  t.not(second.channel_id, first.channel_id, 'a new channel for the pair')
+  t.equal(second.cursor, '1')
+})

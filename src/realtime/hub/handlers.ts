@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../../core/clock.js'
 import { checkAgentId } from '../../core/agents.js'
-import { nexusError } from '../../core/errors.js'
+import { isNexusError, nexusError } from '../../core/errors.js'
 import type { SessionService } from '../../core/sessions.js'
 import type { ChannelDirectory } from './channels.js'
 import { CLOSE, type Connection } from './connection.js'
@@ -184,7 +184,19 @@ async function sendMessage(ctx: HubContext, agentId: string, frame: FrameOf<'cha
   const held = ctx.registry.ensure(agentId).channels.get(channelId)
   const input = typeof frame.content === 'string' ? { text: frame.content } : { json: frame.content }
   // The core checks membership, the key and the end (`channel_ended`), redacts, stores and numbers the message.
-  const { message } = await ctx.sessions.send(channelId, agentId, held?.sessionKey, input)
+  let sent
+  try {
+    sent = await ctx.sessions.send(channelId, agentId, held?.sessionKey, input)
+  } catch (err) {
+    // A pair's channel that was ended where this hub did not see it (over HTTP with no member
+    // here, on another instance): the pair gets a new one, as after an end seen here.
+    if (frame.channel_id === undefined && frame.service_id === undefined && isNexusError(err) && err.code === 'channel_ended') {
+      ctx.channels.retire(channelId)
+      return sendMessage(ctx, agentId, frame)
+    }
+    throw err
+  }
+  const { message } = sent
   // A member that joined over HTTP and writes through the hub is pushed this channel from now on.
   if (!held) give(ctx, agentId, channelId, { sessionKey: undefined, cursor: message.cursor })
   const delivered = await ctx.delivery.delivered(channelId, agentId, message.cursor)
