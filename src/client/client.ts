@@ -7,6 +7,7 @@ import type {
   Claimed,
   CreatedSession,
   CreateSessionInput,
+  Ended,
   Health,
   Joined,
   Left,
@@ -65,6 +66,13 @@ export interface PollOptions extends AgentOptions {
 export interface RenewOptions extends AgentOptions {
   /** Seconds; replaces the session's ttl. */
   ttl?: number
+}
+
+export interface EndOptions extends AgentOptions {
+  /** Why, for the other members; the server's default is "Chat ended". */
+  reason?: string
+  /** Overrides the key the client remembers (one is required to end). */
+  sessionKey?: string
 }
 
 export interface LeaveOptions extends AgentOptions {
@@ -201,6 +209,21 @@ export class NexusClient {
     }))
   }
 
+  /**
+   * Ends the session for every member and every way in, showing the remembered or given key:
+   * its final message says who ended it and why, and every send after it is refused with
+   * `channel_ended` (as is a second end). Reads go on until the session expires.
+   */
+  async end(sessionId: string, options: EndOptions = {}): Promise<Ended> {
+    const agentId = this.#agentFor(sessionId, options.agentId, 'end')
+    return this.#onSession(sessionId, this.#http.json<Ended>({
+      method: 'POST',
+      path: `${sessionPath(sessionId)}/end`,
+      headers: { 'x-agent-id': agentId, 'x-session-key': options.sessionKey ?? this.sessionKey(sessionId, agentId) },
+      body: options.reason === undefined ? {} : { reason: options.reason },
+    }))
+  }
+
   /** Leaves a session (the creator cannot), showing the remembered or given key, and forgets the key. */
   async leave(sessionId: string, options: LeaveOptions = {}): Promise<Left> {
     const agentId = this.#agentFor(sessionId, options.agentId, 'leave')
@@ -227,8 +250,9 @@ export class NexusClient {
   /**
    * Every message of a session, once each and in cursor order, for `for await`: over long-poll
    * (default) or server-sent events, reconnecting with backoff and resuming from its last cursor.
-   * Breaking out of the loop or aborting `signal` ends it and drops the connection; the session
-   * expiring or the agent leaving throws NexusApiError `session_not_found` / `agent_not_in_session`.
+   * Breaking out of the loop or aborting `signal` ends it and drops the connection, and it ends
+   * by itself after the final message of an ended session; the session expiring or the agent
+   * leaving throws NexusApiError `session_not_found` / `agent_not_in_session`.
    */
   messages(sessionId: string, options: MessagesOptions = {}): MessageStream {
     return new MessageStream({

@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   'request_timeout',
   'session_full',
   'agent_id_taken',
+  'channel_ended',
   'too_many_codes',
   'payload_too_large',
   'expectation_failed',

@@ -3,7 +3,7 @@
  * See references/client.md.
  */
 export { NexusClient } from './client.js'
-export type { AgentOptions, LeaveOptions, NexusClientOptions, PollOptions, RenewOptions, SendOptions } from './client.js'
+export type { AgentOptions, EndOptions, LeaveOptions, NexusClientOptions, PollOptions, RenewOptions, SendOptions } from './client.js'
 export * from './chat.js'
 export { MessageStream } from './messages.js'
 export type { MessagesOptions, MessageTransport } from './messages.js'

@@ -47,7 +47,7 @@ export interface StreamContext {
  * neither lose nor repeat a message.
  *
  * It ends quietly when `signal` aborts or the consumer stops (`break`, `return()`), aborting any
- * request in flight; it throws a NexusApiError `session_not_found` when the session expires and
+ * request in flight, and once it has yielded the final message of an ended session; it throws a NexusApiError `session_not_found` when the session expires and
  * `agent_not_in_session` when the agent leaves or is removed.
  */
 export class MessageStream implements AsyncIterableIterator<Message> {
@@ -127,6 +127,8 @@ export class MessageStream implements AsyncIterableIterator<Message> {
         for (const message of page.messages) {
           if (this.#accept(message)) yield message
         }
+        // The session was ended and its final message is in hand: nothing more will come.
+        if (page.ended && this.#last >= toCursor(page.ended.cursor)) return
       }
     } finally {
       this.#detach()
@@ -179,6 +181,9 @@ export class MessageStream implements AsyncIterableIterator<Message> {
                   }
                   break
                 }
+                case 'ended':
+                  // After the final message of an ended session: the iteration is done.
+                  return
                 case 'session_expired':
                   throw endOfStream(event.data, 'session_not_found', 404)
                 case 'agent_removed':

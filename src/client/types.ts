@@ -42,6 +42,24 @@ export interface SessionStatus {
   creatorAgentId: string | null
   createdAt: string
   expiresAt: string
+  /** Present once the session was ended (it lives on, readable, until it expires). */
+  ended?: SessionEnd
+}
+
+/** How a session was ended: by which member, why, its final message's cursor, and when. */
+export interface SessionEnd {
+  by: string
+  reason: string
+  /** The final message (the system's, saying who ended it and why): nothing comes after it. */
+  cursor: string
+  at: string
+}
+
+/** `POST /v1/sessions/:id/end`. */
+export interface Ended {
+  sessionId: string
+  ended: SessionEnd
+  expiresAt: string
 }
 
 /** `POST /v1/sessions/:id/join`. */
@@ -132,6 +150,8 @@ export interface MessagePage {
   oldestCursor?: string
   /** With `members: true`. */
   members?: Member[]
+  /** Present once the session was ended: sends are refused (`channel_ended`), reads go on. */
+  ended?: SessionEnd
 }
 
 /** `POST /v1/sessions/:id/renew`. */

@@ -27,6 +27,7 @@ export const catalogue = {
   too_many_codes: { status: 409, code: 'too_many_codes', message: 'The session holds its maximum of pending pairing codes; use one, or wait until one is claimed or expires.' },
   session_full: { status: 409, code: 'session_full', message: 'The session has reached its maximum number of agents.' },
   agent_id_taken: { status: 409, code: 'agent_id_taken', message: 'An agent with this id is already a member of the session.' },
+  channel_ended: { status: 409, code: 'channel_ended', message: 'The session was ended; nothing more can be sent to it, or end it again.' },
   payload_too_large: { status: 413, code: 'payload_too_large', message: 'The body or message is larger than this server accepts.' },
   expectation_failed: { status: 417, code: 'expectation_failed', message: 'The only expectation this server meets is "Expect: 100-continue".' },
   headers_too_large: { status: 431, code: 'headers_too_large', message: 'The request headers are larger than this server accepts.' },

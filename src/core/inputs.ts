@@ -46,6 +46,11 @@ export const sendSchema = z
   })
 export type SendInput = z.infer<typeof sendSchema>
 
+/** Why a session is ended: a short sentence for the other members (the final message carries it). */
+export const END_REASON_MAX = 1000
+export const endSchema = z.object({ reason: z.string().max(END_REASON_MAX).optional() })
+export type EndInput = z.infer<typeof endSchema>
+
 export const pollSchema = z.object({
   after: cursorSchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),

@@ -2,13 +2,13 @@ import { checkAgentId, requireAgentId, SYSTEM_AGENT_ID } from './agents.js'
 import type { Clock } from './clock.js'
 import { nexusError } from './errors.js'
 import { hashSessionKey, isSessionId, newMessageId, newSessionId, newSessionKey } from './ids.js'
-import type { CreateSessionInput, SendInput } from './inputs.js'
+import type { CreateSessionInput, EndInput, SendInput } from './inputs.js'
 import { boundsError, escapedBytes, measureJson } from './json-bounds.js'
 import { CAPACITY_RETRY_SECONDS, type CoreLimits, DEFAULT_MAX_AGENTS, DEFAULT_TTL_SECONDS, JSON_NODE_BYTES, MAX_JSON_DEPTH, MAX_JSON_NODES, MAX_PAGE } from './limits.js'
 import type { Redactor } from './redact/index.js'
 import { LongPoll, type PollReceiver, type WakeReason } from './long-poll.js'
 import { type CoreMeter, silentMeter } from './meter.js'
-import type { JsonValue, MemberRecord, MessageDraft, SessionRecord, SessionStore, SessionWatcher, StoredMessage, StoreStats } from '../store/store.js'
+import type { JsonValue, MemberRecord, MessageDraft, SessionEnd, SessionRecord, SessionStore, SessionWatcher, StoredMessage, StoreStats } from '../store/store.js'
 
 export interface SessionServiceDeps {
   store: SessionStore
@@ -58,6 +58,18 @@ export interface Page {
   /** Present when messages after `after` were dropped before the caller read them. */
   gap?: { oldestCursor: number }
   members?: MemberRecord[]
+  /** Present once the session was ended: nothing comes after `ended.cursor`, its final message. */
+  ended?: SessionEnd
+}
+
+/** Why a session ended when its member gave no reason (the hub's word for it since its first day). */
+export const DEFAULT_END_REASON = 'Chat ended'
+
+export interface Ended {
+  /** The final message: the system's, saying who ended the session and why. */
+  message: StoredMessage
+  session: SessionRecord
+  end: SessionEnd
 }
 
 /**
@@ -177,6 +189,7 @@ export class SessionService {
     if (!outcome.ok) {
       if (outcome.reason === 'not_member') throw nexusError('forbidden', 'Only members of the session may send; join it first.')
       if (outcome.reason === 'bad_key') throw nexusError('invalid_session_key')
+      if (outcome.reason === 'ended') throw nexusError('channel_ended')
       if (outcome.reason === 'capacity') {
         throw nexusError('capacity_exceeded', `The server holds its maximum of ${this.#limits.maxStoreBytes} bytes of messages; retry later.`, {
           retryAfter: CAPACITY_RETRY_SECONDS,
@@ -186,6 +199,51 @@ export class SessionService {
     }
     this.#meter.messageStored(outcome.message.redactions)
     return { message: outcome.message, session: outcome.session }
+  }
+
+  /**
+   * Ends the session for every way in at once: one store step appends the final message (a
+   * system message whose json says who ended it and why, so every reader meets the end once, in
+   * cursor order, as the last message) and marks the session ended; every send after it is
+   * `channel_ended`, as is a second end. Reads, status and renew go on until the session
+   * expires. The member shows its session key, unless `vouched`: the way in has itself
+   * authenticated the agent (the hub's connection, which passes the key it holds when it holds
+   * one). The reason is redacted like any message.
+   */
+  async end(sessionId: string, rawAgentId: string | undefined, rawKey: string | undefined, input: EndInput, vouched = false): Promise<Ended> {
+    const agentId = requireAgentId(rawAgentId)
+    const sessionKey = rawKey === '' ? undefined : rawKey
+    if (sessionKey === undefined && !vouched) throw nexusError('missing_session_key', 'The X-Session-Key header is required to end a session.')
+    this.#requireSessionId(sessionId)
+    if (this.#removesIdle) await this.#removeIdle(sessionId)
+    const redacted = this.#redactor.redactText(input.reason === undefined || input.reason === '' ? DEFAULT_END_REASON : input.reason)
+    const reason = redacted.text
+    const text = `${agentId} ended the session: ${reason}`
+    const json: JsonValue = { event: 'session_ended', endedBy: agentId, reason }
+    const final: MessageDraft = {
+      id: newMessageId(),
+      agentId: SYSTEM_AGENT_ID,
+      text,
+      json,
+      verified: true,
+      redactions: redacted.redactions,
+      bytes: this.#measure(text, json),
+    }
+    const keyHash = sessionKey !== undefined ? hashSessionKey(sessionKey) : undefined
+    const outcome = await this.#store.end(sessionId, agentId, keyHash, final, reason, this.#clock())
+    if (!outcome.ok) {
+      if (outcome.reason === 'not_member') throw nexusError('agent_not_in_session', 'Only members of the session may end it.')
+      if (outcome.reason === 'bad_key') throw nexusError('invalid_session_key_on_leave')
+      if (outcome.reason === 'ended') throw nexusError('channel_ended')
+      if (outcome.reason === 'capacity') {
+        throw nexusError('capacity_exceeded', `The server holds its maximum of ${this.#limits.maxStoreBytes} bytes of messages; retry later.`, {
+          retryAfter: CAPACITY_RETRY_SECONDS,
+        })
+      }
+      throw nexusError('session_not_found')
+    }
+    this.#meter.messageStored(outcome.message.redactions)
+    return { message: outcome.message, session: outcome.session, end: outcome.session.ended! }
   }
 
   /**
@@ -231,7 +289,8 @@ export class SessionService {
     this.#store.watch(poll.sessionId, poll)
     this.#waiting.add(poll)
     const page = await this.#read(poll.sessionId, poll.agentId, poll.request, poll.keyHash)
-    if (page.messages.length > 0 || poll.gone) {
+    // An ended session has nothing more to wait for: its reader hears so at once.
+    if (page.messages.length > 0 || poll.gone || page.ended) {
       this.#endLongPoll(poll)
       return poll.answer(page)
     }
@@ -297,6 +356,7 @@ export class SessionService {
     }
     if (outcome.droppedThrough > after) page.gap = { oldestCursor: outcome.oldestCursor }
     if (outcome.members) page.members = outcome.members
+    if (outcome.session.ended) page.ended = outcome.session.ended
     return page
   }
 

@@ -38,6 +38,14 @@ export const sessionCreated = z.object({
   sessionKey: z.string().optional(),
 })
 
+/** How a session was ended (additive: present only once it was). */
+export const sessionEnd = z.object({
+  by: z.string().describe('the member who ended it'),
+  reason: z.string(),
+  cursor: cursor.describe('the final message: nothing comes after it'),
+  at: iso,
+})
+
 export const sessionStatus = z.object({
   sessionId: z.string(),
   state: z.literal('active'),
@@ -48,6 +56,7 @@ export const sessionStatus = z.object({
   creatorAgentId: z.string().nullable(),
   createdAt: iso,
   expiresAt: iso,
+  ended: sessionEnd.optional(),
 })
 
 export const joined = z.object({
@@ -94,6 +103,13 @@ export const page = z.object({
   gap: z.boolean().optional(),
   oldestCursor: cursor.optional(),
   members: z.array(member).optional(),
+  ended: sessionEnd.optional(),
+})
+
+export const ended = z.object({
+  sessionId: z.string(),
+  ended: sessionEnd,
+  expiresAt: iso,
 })
 
 export const renewed = z.object({

@@ -1,5 +1,5 @@
 import type { Page } from '../core/sessions.js'
-import type { MemberRecord, SessionRecord, StoredMessage } from '../store/store.js'
+import type { MemberRecord, SessionEnd, SessionRecord, StoredMessage } from '../store/store.js'
 
 /** How the core's records look on the wire: ISO times and cursors as decimal strings. */
 
@@ -32,7 +32,12 @@ export function pageView(p: Page) {
     hasMore: p.hasMore,
     ...(p.gap ? { gap: true, oldestCursor: String(p.gap.oldestCursor) } : {}),
     ...(p.members ? { members: p.members.map(memberView) } : {}),
+    ...(p.ended ? { ended: endView(p.ended) } : {}),
   }
+}
+
+export function endView(end: SessionEnd) {
+  return { by: end.by, reason: end.reason, cursor: String(end.cursor), at: iso(end.at) }
 }
 
 export function sessionStatusView(session: SessionRecord, members: MemberRecord[]) {
@@ -46,5 +51,6 @@ export function sessionStatusView(session: SessionRecord, members: MemberRecord[
     creatorAgentId: session.creatorAgentId,
     createdAt: iso(session.createdAt),
     expiresAt: iso(session.expiresAt),
+    ...(session.ended ? { ended: endView(session.ended) } : {}),
   }
 }

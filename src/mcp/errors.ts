@@ -17,6 +17,7 @@ const NEXT_STEP: Record<string, string> = {
   agent_not_found: 'That agent is not a member of the session (any more).',
   session_full: 'The session has no room for another agent; ask its creator to make room or to start a new session.',
   agent_id_taken: 'Another member already uses that agent_id: call the tool again with a different agent_id.',
+  channel_ended: 'A member ended this session: its last message says who and why. Nothing more can be sent to it; start a new session to talk again.',
   payload_too_large: 'Send a shorter message, or split it into several.',
   rate_limit_exceeded: 'Too many calls: wait the given number of seconds, then try again.',
   capacity_exceeded: 'The server is busy: wait the given number of seconds, then try again.',

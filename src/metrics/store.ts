@@ -1,6 +1,6 @@
 import type {
   AttemptCount, ClaimOutcome, CreateCodeOutcome, CreateOutcome, JoinOutcome, LeaveOutcome, MessageDraft, NewMember, NewSession, PairingCodeRecord,
-  ReadOutcome, ReadRequest, RenewOutcome, SessionStore, SessionWatcher, StatusOutcome, StoreStats, AppendOutcome,
+  ReadOutcome, ReadRequest, RenewOutcome, SessionStore, SessionWatcher, StatusOutcome, StoreStats, AppendOutcome, EndOutcome,
 } from '../store/store.js'
 
 /** The store operations a failure is counted under. */
@@ -47,6 +47,10 @@ export class MeteredStore implements SessionStore {
 
   append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
     return this.#count('append', this.#inner.append(sessionId, draft, keyHash, now))
+  }
+
+  end(sessionId: string, agentId: string, keyHash: string | undefined, final: MessageDraft, reason: string, now: number): Promise<EndOutcome> {
+    return this.#count('end', this.#inner.end(sessionId, agentId, keyHash, final, reason, now))
   }
 
   read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {

@@ -5,6 +5,7 @@ import type {
   ClaimOutcome,
   CreateCodeOutcome,
   CreateOutcome,
+  EndOutcome,
   JoinOutcome,
   LeaveOutcome,
   MemberRecord,
@@ -92,6 +93,7 @@ export class MemoryStore implements SessionStore {
       createdAt: now,
       expiresAt: now + input.ttlSeconds * 1000,
       lastCursor: 0,
+      ended: null,
     }
     const room: Room = { record, members: new Map(), log: [], head: 0, firstCursor: 1, droppedThrough: -1, codes: [], bytes: 0 }
     if (input.creator) {
@@ -111,7 +113,7 @@ export class MemoryStore implements SessionStore {
   async status(sessionId: string, now: number): Promise<StatusOutcome> {
     const room = this.#live(sessionId, now)
     if (!room) return null
-    return { session: { ...room.record }, members: memberList(room) }
+    return { session: copy(room.record), members: memberList(room) }
   }
 
   async join(sessionId: string, member: NewMember, now: number): Promise<JoinOutcome> {
@@ -119,25 +121,36 @@ export class MemoryStore implements SessionStore {
     if (!room) return { ok: false, reason: 'session_not_found' }
     const refused = admit(room, member, now)
     if (refused) return { ok: false, reason: refused }
-    return { ok: true, session: { ...room.record }, agentCount: room.members.size }
+    return { ok: true, session: copy(room.record), agentCount: room.members.size }
   }
 
   async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
+    return this.#append(sessionId, draft.agentId, draft, keyHash, undefined, now)
+  }
+
+  async end(sessionId: string, agentId: string, keyHash: string | undefined, final: MessageDraft, reason: string, now: number): Promise<EndOutcome> {
+    return this.#append(sessionId, agentId, final, keyHash, reason, now)
+  }
+
+  /** An append by member `agentId`; with `endReason`, the final one, which ends the session. */
+  #append(sessionId: string, agentId: string, draft: MessageDraft, keyHash: string | undefined, endReason: string | undefined, now: number): AppendOutcome {
     const room = this.#live(sessionId, now)
     if (!room) return { ok: false, reason: 'session_not_found' }
-    const sender = room.members.get(draft.agentId)
+    const sender = room.members.get(agentId)
     if (!sender) return { ok: false, reason: 'not_member' }
     if (keyHash !== undefined && !sameKeyHash(keyHash, sender.keyHash)) return { ok: false, reason: 'bad_key' }
+    if (room.record.ended) return { ok: false, reason: 'ended' }
     const drop = this.#toDrop(room, draft.bytes)
     if (this.#bytes + draft.bytes - drop.bytes > this.#maxStoreBytes && !this.#freedFor(draft.bytes - drop.bytes, now)) {
       return { ok: false, reason: 'capacity' }
     }
     // The member's copy of its id, not the request's: one string for all its messages.
-    const message = storedMessage(draft, sender.agentId, room.record.lastCursor + 1, now)
+    const message = storedMessage(draft, endReason === undefined ? sender.agentId : draft.agentId, room.record.lastCursor + 1, now)
     room.log.push(message)
     room.bytes += message.bytes
     this.#bytes += message.bytes
     room.record.lastCursor = message.cursor
+    if (endReason !== undefined) room.record.ended = { by: sender.agentId, reason: endReason, cursor: message.cursor, at: now }
     room.record.expiresAt = now + room.record.ttlSeconds * 1000
     sender.lastSeenAt = now
     this.#totalMessages++
@@ -145,7 +158,7 @@ export class MemoryStore implements SessionStore {
     // Looked up first: most sends go to sessions nobody waits on, and need no event built.
     const watchers = this.#watchers.get(sessionId)
     if (watchers) notify(watchers, { type: 'message', sessionId, cursor: message.cursor, agentId: message.agentId })
-    return { ok: true, message, session: { ...room.record } }
+    return { ok: true, message, session: copy(room.record) }
   }
 
   async read(sessionId: string, request: ReadRequest, now: number): Promise<ReadOutcome> {
@@ -172,7 +185,7 @@ export class MemoryStore implements SessionStore {
     const messages = from < to ? (room.log.slice(from, to) as StoredMessage[]) : []
     const outcome: ReadOutcome = {
       ok: true,
-      session: { ...room.record },
+      session: copy(room.record),
       messages,
       hasMore: to < room.log.length,
       oldestCursor: room.firstCursor,
@@ -190,7 +203,7 @@ export class MemoryStore implements SessionStore {
     if (keyHash !== undefined && !sameKeyHash(keyHash, member.keyHash)) return { ok: false, reason: 'bad_key' }
     if (ttlSeconds !== undefined) room.record.ttlSeconds = ttlSeconds
     room.record.expiresAt = now + room.record.ttlSeconds * 1000
-    return { ok: true, session: { ...room.record }, agents: [...room.members.keys()] }
+    return { ok: true, session: copy(room.record), agents: [...room.members.keys()] }
   }
 
   async leave(sessionId: string, agentId: string, keyHash: string, now: number): Promise<LeaveOutcome> {
@@ -202,7 +215,7 @@ export class MemoryStore implements SessionStore {
     if (!sameKeyHash(keyHash, member.keyHash)) return { ok: false, reason: 'bad_key' }
     room.members.delete(agentId)
     this.#emit({ type: 'member_removed', sessionId, agentId })
-    return { ok: true, session: { ...room.record } }
+    return { ok: true, session: copy(room.record) }
   }
 
   async removeIdleMembers(sessionId: string, idleBefore: number, now: number): Promise<string[]> {
@@ -252,7 +265,7 @@ export class MemoryStore implements SessionStore {
     const refused = admit(room, member, now)
     if (refused) return { ok: false, reason: refused }
     record.claimedAt = now
-    return { ok: true, session: { ...room.record }, agentCount: room.members.size }
+    return { ok: true, session: copy(room.record), agentCount: room.members.size }
   }
 
   async countAttempt(key: string, windowMs: number, now: number): Promise<AttemptCount> {
@@ -430,6 +443,11 @@ function admit(room: Room, member: NewMember, now: number): 'session_full' | 'ag
   room.members.set(member.agentId, newMember(member, now))
   room.record.expiresAt = now + room.record.ttlSeconds * 1000
   return null
+}
+
+/** A session's record as handed out: a copy, so no caller can change the room's (its end included). */
+function copy(record: SessionRecord): SessionRecord {
+  return { ...record, ended: record.ended ? { ...record.ended } : null }
 }
 
 function memberList(room: Room): MemberRecord[] {

@@ -8,6 +8,7 @@ import type {
   ClaimOutcome,
   CreateCodeOutcome,
   CreateOutcome,
+  EndOutcome,
   JoinOutcome,
   JsonValue,
   LeaveOutcome,
@@ -187,6 +188,7 @@ export class RedisStore implements SessionStore {
         createdAt: now,
         expiresAt,
         lastCursor: 0,
+        ended: null,
       },
     }
   }
@@ -214,6 +216,15 @@ export class RedisStore implements SessionStore {
    * the next bookkeeping batch. The count errs high for a moment, never low.
    */
   async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
+    return this.#append(sessionId, draft.agentId, draft, keyHash, undefined, now)
+  }
+
+  /** The append script, which also marks the session ended with its final message, in the same step. */
+  async end(sessionId: string, agentId: string, keyHash: string | undefined, final: MessageDraft, reason: string, now: number): Promise<EndOutcome> {
+    return this.#append(sessionId, agentId, final, keyHash, reason, now)
+  }
+
+  async #append(sessionId: string, agentId: string, draft: MessageDraft, keyHash: string | undefined, endReason: string | undefined, now: number): Promise<AppendOutcome> {
     await this.#sync(sessionId)
     if (this.#limits.maxStoreBytes !== undefined && !(await this.#reserveBytes(sessionId, draft.bytes, now))) {
       return { ok: false, reason: 'capacity' }
@@ -222,8 +233,9 @@ export class RedisStore implements SessionStore {
     let reply: Reply
     try {
       reply = (await this.#runSession(scripts.append, sessionId, now, [
-        draft.agentId, keyHash ?? '', encode(draft, now), String(this.#limits.maxMessagesPerSession),
+        agentId, keyHash ?? '', encode(draft, now), String(this.#limits.maxMessagesPerSession),
         String(draft.bytes), cap === undefined ? '' : String(cap),
+        ...(endReason === undefined ? [] : ['1', endReason]),
       ])) as Reply
     } catch (err) {
       if (this.#limits.maxStoreBytes !== undefined) this.#account(sessionId, now, undefined, 'gt', 0, 0, -draft.bytes)
@@ -231,7 +243,7 @@ export class RedisStore implements SessionStore {
     }
     if (reply[0] !== 'ok') {
       if (this.#limits.maxStoreBytes !== undefined) this.#account(sessionId, now, undefined, 'gt', 0, 0, -draft.bytes)
-      return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' }
+      return { ok: false, reason: reply[0] as 'session_not_found' | 'not_member' | 'bad_key' | 'ended' }
     }
     const session = toSession(sessionId, reply[1] as string[])
     // Without a store cap nothing was reserved: the bytes are counted here, after the fact.
@@ -649,8 +661,9 @@ function decode(raw: string, cursor: number): StoredMessage {
   return message
 }
 
-function toSession(id: string, fields: string[]): SessionRecord {
-  const [ttl, max, creator, createdAt, expiresAt, last] = fields
+/** The fields record() answers: ttl, max, cr, ca, exp, last, then the end's eb, er, ec, ea (null while open). */
+function toSession(id: string, fields: (string | null)[]): SessionRecord {
+  const [ttl, max, creator, createdAt, expiresAt, last, endedBy, endReason, endCursor, endedAt] = fields
   return {
     id,
     ttlSeconds: Number(ttl),
@@ -659,6 +672,9 @@ function toSession(id: string, fields: string[]): SessionRecord {
     createdAt: Number(createdAt),
     expiresAt: Number(expiresAt),
     lastCursor: Number(last),
+    ended: endCursor === null || endCursor === undefined
+      ? null
+      : { by: endedBy ?? '', reason: endReason ?? '', cursor: Number(endCursor), at: Number(endedAt) },
   }
 }
 

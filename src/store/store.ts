@@ -26,6 +26,19 @@ export interface SessionRecord {
   expiresAt: number
   /** The newest cursor in the session: 0 before any message (the greeting, if any, is 0). */
   lastCursor: number
+  /** How the session was ended (`end`), or null while it is open. Reads go on until it expires. */
+  ended: SessionEnd | null
+}
+
+/**
+ * The end of a session: which member ended it, why, when, and the cursor of its final message
+ * (the system message `end` appended), which is the session's last cursor for good.
+ */
+export interface SessionEnd {
+  by: string
+  reason: string
+  cursor: number
+  at: number
 }
 
 export interface MemberRecord {
@@ -96,7 +109,10 @@ export type JoinOutcome =
 
 export type AppendOutcome =
   | { ok: true; message: StoredMessage; session: SessionRecord }
-  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' | 'capacity' }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' | 'ended' | 'capacity' }
+
+/** `end` answers as append does: the final message and the session, its `ended` set. */
+export type EndOutcome = AppendOutcome
 
 export interface ReadRequest {
   agentId: string
@@ -170,7 +186,10 @@ export type SessionEvent =
    * watcher then reads to find out).
    */
   | { type: 'message'; sessionId: string; cursor: number; agentId?: string }
-  /** The session is gone (expired and swept, or deleted). */
+  /**
+   * The session is gone (expired and swept, or deleted). Not its `end`: an ended session lives on
+   * until it expires, and its end is told as the `message` event of its final message.
+   */
   | { type: 'ended'; sessionId: string }
   /** A member left or was removed for inactivity. */
   | { type: 'member_removed'; sessionId: string; agentId: string }
@@ -224,8 +243,21 @@ export interface SessionStore {
    * maxSessionBytes, and then tells watchers of the session. Refuses with 'capacity', changing
    * nothing, when the store's bytes plus this message's, less what its session drops, would pass
    * maxStoreBytes (expired sessions met on the way are forgotten first, freeing their bytes).
+   * Refuses with 'ended', changing nothing, once the session has been ended. Checks, in order:
+   * session live, a member, the key, not ended, capacity.
    */
   append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome>
+
+  /**
+   * Ends the session, atomically: for the member `agentId` (with `keyHash`, when given, equal to
+   * its key), appends `final` (the core's system message saying who ended it and why) exactly as
+   * `append` would (next cursor, expiry slid, the member's lastSeenAt set, drops, watchers told of
+   * the message), and marks the session `ended = {by: agentId, reason, cursor: the final
+   * message's, at: now}` in the same step. Ending an ended session answers 'ended' and changes
+   * nothing, so of concurrent ends exactly one wins. Checks, in order, as append. After it every
+   * `append` answers 'ended'; reads, status and renew go on until the session expires as usual.
+   */
+  end(sessionId: string, agentId: string, keyHash: string | undefined, final: MessageDraft, reason: string, now: number): Promise<EndOutcome>
 
   /**
    * Reads up to `limit` messages with cursor > `after`, in cursor order, for a member, and sets

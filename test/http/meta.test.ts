@@ -40,7 +40,7 @@ t.test('/openapi.json describes every route', async (t) => {
   const res = await call(app, { method: 'GET', url: '/openapi.json' })
   t.equal(res.status, 200)
   t.match(res.body.openapi, /^3\./)
-  for (const path of ['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/join', '/v1/sessions/{id}/messages', '/v1/sessions/{id}/renew', '/v1/sessions/{id}/agents/{agentId}', '/v1/pair', '/v1/pair/{code}/claim', '/v1/pair/{code}/status', '/health', '/v1/stats']) {
+  for (const path of ['/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/join', '/v1/sessions/{id}/messages', '/v1/sessions/{id}/renew', '/v1/sessions/{id}/end', '/v1/sessions/{id}/agents/{agentId}', '/v1/pair', '/v1/pair/{code}/claim', '/v1/pair/{code}/status', '/health', '/v1/stats']) {
     t.ok(res.body.paths[path], path)
   }
   t.ok(res.body.paths['/v1/sessions'].put.requestBody, 'bodies are described')

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { makeFakes } from '../core/redact/fakes.js'
 import { build, call, twoAgents } from '../helpers.js'
 
 t.test('create with defaults', async (t) => {
@@ -136,4 +137,47 @@ t.test('leave: every rule', async (t) => {
   t.same(status.body.agents, ['host'], 'the slot is free')
   const back = await call(app, { method: 'POST', url: `/v1/sessions/${sessionId}/join`, headers: { 'x-agent-id': 'guest' } })
   t.equal(back.status, 200, 'a departed agent may join again')
+})
+
+t.test('end: the key, the default reason, a redacted reason, and the end in every reply after it', async (t) => {
+  const app = await build(t)
+  const { sessionId, hostKey, guestKey } = await twoAgents(app)
+  const end = (agentId: string, key: string | undefined, payload?: unknown) =>
+    call(app, {
+      method: 'POST',
+      url: `/v1/sessions/${sessionId}/end`,
+      headers: { 'x-agent-id': agentId, ...(key ? { 'x-session-key': key } : {}) },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    })
+  t.equal((await end('guest', undefined)).body.error, 'missing_session_key')
+  t.equal((await end('guest', hostKey)).status, 401, 'another member\'s key')
+  t.equal((await end('guest', guestKey, { reason: 7 })).status, 400)
+  t.equal((await end('guest', guestKey, { reason: 'x'.repeat(1001) })).status, 400)
+  const unknown = await call(app, { method: 'POST', url: `/v1/sessions/${'f'.repeat(48)}/end`, headers: { 'x-agent-id': 'guest', 'x-session-key': guestKey } })
+  t.equal(unknown.status, 404)
+
+  const fakes = makeFakes()
+  const aws = fakes.find((f) => f.type === 'aws_access_key_id')!
+  const ended = await end('guest', guestKey, { reason: `leaked ${aws.snippet}` })
+  t.equal(ended.status, 200)
+  t.match(ended.body, { sessionId, ended: { by: 'guest', reason: 'leaked [REDACTED:aws_access_key_id]', cursor: '1', at: String } })
+  const page = await call(app, { method: 'GET', url: `/v1/sessions/${sessionId}/messages`, headers: { 'x-agent-id': 'host' } })
+  t.same(page.body.ended, ended.body.ended)
+  const final = page.body.messages.at(-1)
+  t.match(final, {
+    cursor: '1',
+    agentId: 'system',
+    text: 'guest ended the session: leaked [REDACTED:aws_access_key_id]',
+    json: { event: 'session_ended', endedBy: 'guest', reason: 'leaked [REDACTED:aws_access_key_id]' },
+    redactions: ['aws_access_key_id'],
+  })
+  t.notMatch(page.text, aws.secret, 'the secret is nowhere')
+  t.same((await call(app, { method: 'GET', url: `/v1/sessions/${sessionId}` })).body.ended, ended.body.ended)
+  const renewed = await call(app, { method: 'POST', url: `/v1/sessions/${sessionId}/renew`, headers: { 'x-agent-id': 'host' } })
+  t.equal(renewed.status, 200, 'renew goes on')
+  t.equal((await end('host', hostKey)).body.error, 'channel_ended')
+
+  const other = await twoAgents(app)
+  const byDefault = await call(app, { method: 'POST', url: `/v1/sessions/${other.sessionId}/end`, headers: { 'x-agent-id': 'host', 'x-session-key': other.hostKey } })
+  t.equal(byDefault.body.ended.reason, 'Chat ended', 'no body: the default reason')
 })

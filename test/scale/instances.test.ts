@@ -87,6 +87,22 @@ t.test('an event stream on instance A carries messages sent through instance B',
   await reader.cancel().catch(() => {})
 })
 
+t.test('an end through instance B holds on instance A: its long-poll gets the final message, its sends are refused', async (t) => {
+  const { a, b } = await pair(t)
+  const { id, guestKey } = await createOnAWriteOnB(t, a, b)
+  const waiting = poll(a, id, 'host', 'after=1&wait=10')
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  const ended = await call(b, { method: 'POST', url: `/v1/sessions/${id}/end`, headers: { 'x-agent-id': 'guest', 'x-session-key': guestKey }, payload: { reason: 'done' } })
+  t.equal(ended.status, 200)
+  const page = await waiting
+  t.same(page.body.messages.map((m: { agentId: string; cursor: string }) => [m.agentId, m.cursor]), [['system', '2']])
+  t.match(page.body.ended, { by: 'guest', reason: 'done', cursor: '2' })
+  const refused = await send(a, id, 'host', { text: 'still there?' })
+  t.equal(refused.status, 409)
+  t.equal(refused.body.error, 'channel_ended')
+  t.match((await call(a, { method: 'GET', url: `/v1/sessions/${id}` })).body.ended, { by: 'guest', cursor: '2' })
+})
+
 t.test('50 concurrent claims of one code across both instances: exactly one wins', async (t) => {
   const { a, b } = await pair(t)
   const created = await call(a, { method: 'PUT', url: '/v1/sessions', payload: { creatorAgentId: 'host', maxAgents: 50 } })

@@ -103,6 +103,65 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(await store.append(newSessionId(), draft('a', 'x'), undefined, T0), { ok: false, reason: 'session_not_found' })
   })
 
+  t.test('end: the final message and the mark in one step; appends and ends after it answer ended', async (t) => {
+    const store = await open(t)
+    const input = session({ creatorAgentId: 'a', creator: { agentId: 'a', keyHash: key('a') } })
+    await store.create(input, T0)
+    await store.join(input.id, { agentId: 'b', keyHash: key('b') }, T0)
+    await store.append(input.id, draft('a', 'one'), undefined, T0)
+    const events: SessionEvent[] = []
+    const watcher = { onSessionEvent: (event: SessionEvent) => events.push(event) }
+    store.watch(input.id, watcher)
+    t.teardown(() => store.unwatch(input.id, watcher))
+    const final = () => ({ ...draft('system', 'b ended the session: done'), json: { endedBy: 'b', reason: 'done' }, verified: true })
+    t.same(await store.end(input.id, 'z', undefined, final(), 'done', T0), { ok: false, reason: 'not_member' })
+    t.same(await store.end(input.id, 'b', key('someone-else'), final(), 'done', T0), { ok: false, reason: 'bad_key' })
+    t.same(await store.end(newSessionId(), 'b', key('b'), final(), 'done', T0), { ok: false, reason: 'session_not_found' })
+    const status = await store.status(input.id, T0)
+    t.equal(status?.session.ended, null, 'open until ended')
+    const ended = await store.end(input.id, 'b', key('b'), final(), 'done', T0 + 5_000)
+    t.ok(ended.ok)
+    if (!ended.ok) return
+    t.equal(ended.message.cursor, 2, 'the final message takes the next cursor')
+    t.equal(ended.message.agentId, 'system')
+    t.same(ended.message.json, { endedBy: 'b', reason: 'done' })
+    t.same(ended.session.ended, { by: 'b', reason: 'done', cursor: 2, at: T0 + 5_000 })
+    t.equal(ended.session.lastCursor, 2)
+    t.equal(ended.session.expiresAt, T0 + 65_000, 'ending slides expiry as a send does')
+
+    t.same(await store.append(input.id, draft('a', 'too late'), undefined, T0 + 6_000), { ok: false, reason: 'ended' })
+    t.same(await store.end(input.id, 'a', key('a'), final(), 'again', T0 + 6_000), { ok: false, reason: 'ended' }, 'ending twice changes nothing')
+    t.same(await store.append(input.id, draft('z', 'x'), undefined, T0), { ok: false, reason: 'not_member' }, 'membership is checked first')
+
+    const read = await store.read(input.id, { agentId: 'a', after: -1, limit: 10, withMembers: false }, T0 + 7_000)
+    t.ok(read.ok)
+    if (read.ok) {
+      t.same(read.messages.map((m) => [m.cursor, m.agentId]), [[1, 'a'], [2, 'system']], 'the final message is the last, once')
+      t.same(read.session.ended, { by: 'b', reason: 'done', cursor: 2, at: T0 + 5_000 })
+    }
+    t.same((await store.status(input.id, T0 + 7_000))?.session.ended, { by: 'b', reason: 'done', cursor: 2, at: T0 + 5_000 })
+    const renewed = await store.renew(input.id, 'a', undefined, T0 + 8_000)
+    t.ok(renewed.ok && renewed.session.ended?.cursor === 2, 'renew goes on, and says it ended')
+    await waitFor(() => events.length >= 1)
+    t.same(events.map((e) => [e.type, e.type === 'message' ? e.cursor : -1]), [['message', 2]], 'watchers are told of the final message')
+    t.equal(await store.status(input.id, T0 + 70_000), null, 'an ended session still expires')
+  })
+
+  t.test('of concurrent ends exactly one wins', async (t) => {
+    const store = await open(t)
+    const input = session()
+    await store.create(input, T0)
+    const agents = ['a', 'b', 'c', 'd']
+    for (const agent of agents) await store.join(input.id, { agentId: agent, keyHash: key(agent) }, T0)
+    const results = await Promise.all(agents.map((agent) => store.end(input.id, agent, undefined, { ...draft('system', `${agent} ended`), verified: true }, agent, T0)))
+    const won = results.filter((r) => r.ok)
+    t.equal(won.length, 1)
+    t.equal(results.filter((r) => !r.ok && r.reason === 'ended').length, 3)
+    const status = await store.status(input.id, T0)
+    t.equal(status?.session.lastCursor, 1, 'one final message')
+    t.equal(status?.session.ended?.by, won[0]!.ok ? won[0]!.session.ended?.by : '')
+  })
+
   t.test('concurrent appends get distinct consecutive cursors', async (t) => {
     const store = await open(t, { maxMessagesPerSession: 1000 })
     const input = session()

@@ -125,6 +125,38 @@ t.test('a directory that cannot be created or written stops the start with its r
   t.throws(() => new SqliteStore({ ...limits, dataDir: locked }), { name: 'StoreOpenError', message: /^DATA_DIR=".*" is not writable: / })
 })
 
+t.test('a restart keeps the end of a session: its mark, its final message, and appends refused', async (t) => {
+  const dir = freshDir()
+  const id = newSessionId()
+  const before = new SqliteStore({ ...limits, dataDir: dir })
+  await before.create({ id, ttlSeconds: 60, maxAgents: 5, creatorAgentId: 'a', creator: { agentId: 'a', keyHash: key('a') } }, T0)
+  await before.append(id, draft('a', 'last words'), key('a'), T0)
+  const ended = await before.end(id, 'a', key('a'), { ...draft('system', 'a ended the session: done'), json: { endedBy: 'a', reason: 'done' }, verified: true }, 'done', T0 + 1_000)
+  t.ok(ended.ok)
+  await before.close()
+
+  const after = new SqliteStore({ ...limits, dataDir: dir })
+  t.teardown(() => after.close())
+  t.same((await after.status(id, T0 + 2_000))?.session.ended, { by: 'a', reason: 'done', cursor: 2, at: T0 + 1_000 })
+  const page = await after.read(id, { agentId: 'a', after: 1, limit: 10, withMembers: false }, T0 + 2_000)
+  t.same(page.ok && page.messages.map((m) => [m.cursor, m.agentId, m.json]), [[2, 'system', { endedBy: 'a', reason: 'done' }]])
+  t.same(await after.append(id, draft('a', 'again'), key('a'), T0 + 2_000), { ok: false, reason: 'ended' })
+})
+
+t.test('a file of version 1 is brought up to date, and sessions end on it', async (t) => {
+  const dir = freshDir()
+  mkdirSync(dir, { recursive: true })
+  const db = new Sqlite(join(dir, FILE_NAME))
+  migrate(db, { fresh: true, version: 0 }, migrations.filter((m) => m.version === 1))
+  db.close()
+  const store = new SqliteStore({ ...limits, dataDir: dir })
+  t.teardown(() => store.close())
+  const id = newSessionId()
+  await store.create({ id, ttlSeconds: 60, maxAgents: 5, creatorAgentId: 'a', creator: { agentId: 'a', keyHash: key('a') } }, T0)
+  t.equal((await store.status(id, T0))?.session.ended, null)
+  t.ok((await store.end(id, 'a', key('a'), { ...draft('system', 'ended'), verified: true }, 'done', T0)).ok)
+})
+
 t.test('an older file is migrated at start, keeping its data, one transaction per version', async (t) => {
   const dir = freshDir()
   const store = new SqliteStore({ ...limits, dataDir: dir })

@@ -5,7 +5,7 @@ import type { Page } from '../../core/sessions.js'
 import { type App, type RouteContext, typed } from '../context.js'
 import { errors, sessionParams } from '../schemas.js'
 import { drainOrCut } from '../slow-reader.js'
-import { messageView } from '../views.js'
+import { endView, messageView } from '../views.js'
 
 /** How long one wait inside the stream lasts before it simply waits again. */
 const STREAM_WAIT_MS = 60_000
@@ -21,7 +21,9 @@ const STREAM_HEADERS = {
  * Server-sent events: `GET /v1/sessions/:id/events` replays what is newer than `after` (or
  * `Last-Event-ID`, which a reconnecting EventSource sends), then streams each message as it
  * arrives. Every event's id is its cursor, so a reconnect resumes with no loss and no repeat.
- * It is the long-poll loop of the core, kept open: the same rules, one more way in.
+ * It is the long-poll loop of the core, kept open: the same rules, one more way in. An ended
+ * session's final message comes as any other; after it an `ended` event (who, why, the final
+ * cursor) and the stream closes, at once for a reader that already had it.
  */
 export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): void {
   typed(app).get('/v1/sessions/:id/events', {
@@ -112,16 +114,25 @@ export function sseRoutes(app: App, { sessions, holds, config }: RouteContext): 
       }
     }
 
+    /** Once the reader has the final message of an ended session: say so, and the stream is done. */
+    const writeEnd = async (page: Page, cursor: number): Promise<boolean> => {
+      if (!page.ended || cursor < page.ended.cursor) return false
+      await write(`event: ended\ndata: ${JSON.stringify(endView(page.ended))}\n\n`)
+      return true
+    }
+
     try {
       await writePage(first)
       let cursor = first.nextCursor
-      while (!gone && !sessions.closing) {
+      let ended = await writeEnd(first, cursor)
+      while (!ended && !gone && !sessions.closing) {
         const page = await nextPage(cursor)
         if (!page) break
         await writePage(page)
         cursor = page.nextCursor
+        ended = await writeEnd(page, cursor)
       }
-      if (sessions.closing && !gone) await write('event: shutdown\ndata: {}\n\n')
+      if (!ended && sessions.closing && !gone) await write('event: shutdown\ndata: {}\n\n')
     } catch (err) {
       if (!isNexusError(err)) request.log.error({ err }, 'event stream failed')
       const event = isNexusError(err) && err.code === 'session_not_found' ? 'session_expired'

@@ -1,8 +1,9 @@
-import { createSessionSchema, renewSchema } from '../../core/inputs.js'
+import { createSessionSchema, endSchema, renewSchema } from '../../core/inputs.js'
 import { type App, type RouteContext, typed } from '../context.js'
 import {
   agentHeaders,
   agentKeyHeaders,
+  ended,
   errors,
   joined,
   left,
@@ -12,9 +13,9 @@ import {
   sessionParams,
   sessionStatus,
 } from '../schemas.js'
-import { iso, sessionStatusView } from '../views.js'
+import { endView, iso, sessionStatusView } from '../views.js'
 
-/** Sessions: create, status, join, renew, leave. */
+/** Sessions: create, status, join, renew, end, leave. */
 export function sessionRoutes(app: App, { sessions, config }: RouteContext): void {
   const api = typed(app)
 
@@ -84,6 +85,19 @@ export function sessionRoutes(app: App, { sessions, config }: RouteContext): voi
       expiresAt: iso(session.expiresAt),
       agents,
     }
+  })
+
+  api.post('/v1/sessions/:id/end', {
+    schema: {
+      summary: 'End a session for every member and every way in (its final message says who and why)',
+      params: sessionParams,
+      headers: agentKeyHeaders,
+      body: endSchema.nullish(),
+      response: { 200: ended, ...errors(401, 403, 404, 409, 413) },
+    },
+  }, async (request) => {
+    const { session, end } = await sessions.end(request.params.id, request.headers['x-agent-id'], request.headers['x-session-key'], request.body ?? {})
+    return { sessionId: session.id, ended: endView(end), expiresAt: iso(session.expiresAt) }
   })
 
   api.delete('/v1/sessions/:id/agents/:agentId', {

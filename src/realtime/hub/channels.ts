@@ -1,14 +1,7 @@
-/** How the hub ended a channel: by whom, why, and the last cursor that still belongs to it. */
-export interface EndMark {
-  by: string
-  reason: string
-  cursor: number
-}
-
 /**
  * A channel is a session of the core. The hub remembers how it came to be (a service chat, a
- * direct pair, or a session joined over HTTP that a member used through the hub), which agents
- * hold it, and whether the hub ended it.
+ * direct pair, or a session joined over HTTP that a member used through the hub) and which
+ * agents hold it. Whether it ended is the session's to say (core `end`), not the hub's.
  */
 export interface ChannelInfo {
   id: string
@@ -18,7 +11,6 @@ export interface ChannelInfo {
   consumerId?: string
   /** Agents whose hub record holds this channel (key and cursor). */
   holders: Set<string>
-  ended?: EndMark
 }
 
 const pairKey = (a: string, b: string) => (a < b ? `${a}\n${b}` : `${b}\n${a}`)
@@ -64,10 +56,10 @@ export class ChannelDirectory {
     return this.#byPair.get(pairKey(a, b))
   }
 
-  /** Marks the channel ended and stops addressing it by service or pair. */
-  end(info: ChannelInfo, mark: EndMark): void {
-    info.ended = mark
-    this.#unindex(info)
+  /** The channel's session was ended: stop addressing it by service or pair (the next chat makes a new one). */
+  retire(channelId: string): void {
+    const info = this.#channels.get(channelId)
+    if (info) this.#unindex(info)
   }
 
   remove(channelId: string): void {

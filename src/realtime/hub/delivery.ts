@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { isNexusError } from '../../core/errors.js'
 import type { Page, SessionService } from '../../core/sessions.js'
-import type { ChannelDirectory, ChannelInfo, EndMark } from './channels.js'
+import type { ChannelDirectory, ChannelInfo } from './channels.js'
 import type { Connection } from './connection.js'
 import { messageFrame } from './frames.js'
 import type { AgentChannel, AgentRecord } from './registry.js'
-import type { SessionEvent, SessionWatcher } from '../../store/store.js'
+import type { SessionEnd, SessionEvent, SessionWatcher } from '../../store/store.js'
 
 /** Messages read per poll while catching an agent up. */
 const PAGE = 200
@@ -18,6 +18,8 @@ const DRAIN_POLL_MS = 20
 interface PumpHost {
   sessions: SessionService
   channel(channelId: string): ChannelInfo | undefined
+  /** The pump met the channel's end (its session's final message): it is no longer addressed by service or pair. */
+  ended(channelId: string): void
   /** The agent has its chat_end for the channel: forget the channel for it. */
   endDelivered(pump: Pump): void
   /** The core refused to read (the session is gone, the agent is no longer a member, the store failed). */
@@ -92,7 +94,6 @@ export class Pump {
    */
   passOwn(senderId: string | undefined, cursor: number): boolean {
     if (senderId !== this.agent.agentId || this.#running || this.#stopped || this.#sent !== cursor - 1) return false
-    if (this.#host.channel(this.channelId)?.ended) return false
     this.#passOver(cursor)
     return true
   }
@@ -119,8 +120,6 @@ export class Pump {
   async #step(): Promise<void> {
     if (this.connection.congested) return this.#resumeWhenDrained()
     const info = this.#host.channel(this.channelId)
-    const end = info?.ended
-    if (end && this.#sent >= end.cursor) return this.#sendEnd(end)
     let page: Page
     try {
       // Nothing handed over yet is -1: read from the start, greeting included.
@@ -130,13 +129,13 @@ export class Pump {
       return
     }
     if (this.#stopped) return
-    let pastEnd = false
+    // The session's end, if it was ended: its final message is told as chat_end, after every
+    // message before it, whichever way in ended it.
+    const end = page.ended
+    if (end && this.#sent >= end.cursor) return this.#sendEnd(end, end.cursor)
     for (const message of page.messages) {
       if (message.cursor <= this.#sent) continue
-      if (end && message.cursor > end.cursor) {
-        pastEnd = true
-        break
-      }
+      if (end && message.cursor >= end.cursor) return this.#sendEnd(end, message.cursor)
       if (message.agentId === this.agent.agentId) {
         this.#passOver(message.cursor)
         continue
@@ -165,7 +164,6 @@ export class Pump {
       }
       this.#wrote = cursor
     }
-    if (end && (pastEnd || !page.hasMore)) return this.#sendEnd(end)
     if (page.hasMore) this.#again = true
   }
 
@@ -211,12 +209,19 @@ export class Pump {
     if (!this.#failed && !this.#stopped && cursor > this.state.cursor) this.state.cursor = cursor
   }
 
-  /** The channel's end comes after its last message, on this socket as on the next one. */
-  #sendEnd(end: EndMark): void {
+  /**
+   * The channel's end comes after its last message, on this socket as on the next one: it takes
+   * the final message's place (`cursor`), which is handed over only once the frame is written.
+   */
+  #sendEnd(end: SessionEnd, cursor: number): void {
     if (this.#endSent) return
     this.#endSent = true
+    this.#host.ended(this.channelId)
     this.connection.send({ type: 'chat_end', channel_id: this.channelId, ended_by: end.by, reason: end.reason }, (err) => {
-      if (!err && !this.#stopped) this.#host.endDelivered(this)
+      if (err || this.#stopped) return
+      this.#sent = Math.max(this.#sent, cursor)
+      this.#confirm(cursor)
+      this.#host.endDelivered(this)
     })
   }
 }
@@ -268,6 +273,10 @@ export class Delivery implements PumpHost {
     return this.#channels.get(channelId)
   }
 
+  ended(channelId: string): void {
+    this.#channels.retire(channelId)
+  }
+
   endDelivered(pump: Pump): void {
     this.#onEndDelivered(pump)
   }
@@ -315,7 +324,7 @@ export class Delivery implements PumpHost {
     this.#drop(pump)
   }
 
-  /** Kicks every pump of a channel (after it ended: they send chat_end once caught up). */
+  /** Kicks every pump of a channel (after it ended: they send chat_end once caught up, as the store's event would have them). */
   kick(channelId: string): void {
     for (const pump of this.#watched.get(channelId)?.pumps ?? []) void pump.kick()
   }

@@ -1,13 +1,13 @@
 import { type FieldProblem, isNexusError } from '../../core/errors.js'
 
 /**
- * The hub's own error codes, for what only the hub knows about: services, providers and the
- * end of a channel. Everything else is answered with the catalogue's code (core/errors.ts).
+ * The hub's own error codes, for what only the hub knows about: services and providers.
+ * Everything else, the end of a channel (`channel_ended`) included, is answered with the
+ * catalogue's code (core/errors.ts).
  */
 export const hubErrors = {
   service_not_found: 'No provider has registered that service.',
   provider_offline: 'The provider of that service is not connected right now; try again later.',
-  channel_ended: 'That channel was ended; start a new chat to talk again.',
 } as const
 
 export type HubErrorCode = keyof typeof hubErrors

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../../core/clock.js'
 import { checkAgentId } from '../../core/agents.js'
-import { nexusError } from '../../core/errors.js'
+import { isNexusError, nexusError } from '../../core/errors.js'
 import type { SessionService } from '../../core/sessions.js'
 import type { ChannelDirectory } from './channels.js'
 import { CLOSE, type Connection } from './connection.js'
@@ -181,11 +181,22 @@ async function chatMessage(ctx: HubContext, connection: Connection, agentId: str
 async function sendMessage(ctx: HubContext, agentId: string, frame: FrameOf<'chat_message'>): Promise<ServerFrame> {
   // Named by id (the usual case) it needs no lookup, and no await.
   const channelId = frame.channel_id ?? await channelFor(ctx, agentId, frame)
-  if (ctx.channels.get(channelId)?.ended) throw new HubError('channel_ended')
   const held = ctx.registry.ensure(agentId).channels.get(channelId)
   const input = typeof frame.content === 'string' ? { text: frame.content } : { json: frame.content }
-  // The core checks membership and the key, redacts, stores and numbers the message.
-  const { message } = await ctx.sessions.send(channelId, agentId, held?.sessionKey, input)
+  // The core checks membership, the key and the end (`channel_ended`), redacts, stores and numbers the message.
+  let sent
+  try {
+    sent = await ctx.sessions.send(channelId, agentId, held?.sessionKey, input)
+  } catch (err) {
+    // A pair's channel that was ended where this hub did not see it (over HTTP with no member
+    // here, on another instance): the pair gets a new one, as after an end seen here.
+    if (frame.channel_id === undefined && frame.service_id === undefined && isNexusError(err) && err.code === 'channel_ended') {
+      ctx.channels.retire(channelId)
+      return sendMessage(ctx, agentId, frame)
+    }
+    throw err
+  }
+  const { message } = sent
   // A member that joined over HTTP and writes through the hub is pushed this channel from now on.
   if (!held) give(ctx, agentId, channelId, { sessionKey: undefined, cursor: message.cursor })
   const delivered = await ctx.delivery.delivered(channelId, agentId, message.cursor)
@@ -243,18 +254,19 @@ function serviceChannel(ctx: HubContext, agentId: string, serviceId: string, tar
   return channelId
 }
 
+/**
+ * Ends the channel with the core's rule (the same as POST /v1/sessions/:id/end): its final
+ * message marks the end's place, and every holder's pump turns it into chat_end after the
+ * messages before it. The connection speaks for the agent; the key is the one the hub holds for
+ * it in this channel, when it holds one.
+ */
 async function endChat(ctx: HubContext, connection: Connection, agentId: string, frame: FrameOf<'chat_end'>): Promise<void> {
   const channelId = frame.channel_id
-  if (ctx.channels.get(channelId)?.ended) throw new HubError('channel_ended')
-  // Members only; and the end's place in the channel is its last cursor now.
-  const sessionKey = ctx.registry.agent(agentId)?.channels.get(channelId)?.sessionKey
-  const head = await ctx.sessions.poll(channelId, agentId, { after: Number.MAX_SAFE_INTEGER, limit: 1, sessionKey })
-  const channel = ctx.channels.ensure(channelId)
-  if (channel.ended) throw new HubError('channel_ended')
-  const mark = { by: agentId, reason: frame.reason ?? 'Chat ended', cursor: head.nextCursor }
-  ctx.channels.end(channel, mark)
-  // Holders get chat_end from their pump, after the channel's last message, now or when they connect.
-  if (!channel.holders.has(agentId)) connection.send({ type: 'chat_end', channel_id: channelId, ended_by: mark.by, reason: mark.reason })
+  const held = ctx.registry.agent(agentId)?.channels.get(channelId)
+  const { end } = await ctx.sessions.end(channelId, agentId, held?.sessionKey, { reason: frame.reason }, true)
+  ctx.channels.retire(channelId)
+  // An ender that holds no hub record of the channel has no pump to tell it: it hears here.
+  if (!ctx.channels.get(channelId)?.holders.has(agentId)) connection.send({ type: 'chat_end', channel_id: channelId, ended_by: end.by, reason: end.reason })
   ctx.delivery.kick(channelId)
 }
 
@@ -303,6 +315,5 @@ async function history(ctx: HubContext, connection: Connection, agentId: string,
     total,
     ...(truncated ? { truncated: true } : {}),
   })
-  const info = ctx.channels.get(channelId)
-  if (!ctx.registry.ensure(agentId).channels.has(channelId) && !info?.ended) give(ctx, agentId, channelId, { sessionKey: undefined, cursor: last })
+  if (!ctx.registry.ensure(agentId).channels.has(channelId) && !head.ended) give(ctx, agentId, channelId, { sessionKey: undefined, cursor: last })
 }

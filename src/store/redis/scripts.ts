@@ -19,7 +19,8 @@ import { createHash } from 'node:crypto'
  *
  * The session hash holds: ttl, max (maxAgents), cr (creator, '' for none), ca (createdAt), exp
  * (expiresAt), last (lastCursor), first (cursor of the list's head), drop (droppedThrough), n
- * (members), bytes (the held messages' bytes), and per member `k:<agent>` (key digest),
+ * (members), bytes (the held messages' bytes), once ended eb, er, ec, ea (the end's member,
+ * reason, final cursor and time), and per member `k:<agent>` (key digest),
  * `j:<agent>` (joinedAt), `s:<agent>` (lastSeenAt). The list holds one JSON string per message:
  * cursor = first + index. Each string starts `{"b":<bytes>,` so a script reads a message's
  * charged size without decoding it.
@@ -59,7 +60,7 @@ local function live()
 end
 
 local function record()
-  return redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last')
+  return redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'eb', 'er', 'ec', 'ea')
 end
 
 -- Real key expiry follows the session's: a margin later, so instances' clocks may differ a little.
@@ -143,7 +144,9 @@ return {'ok', record(), n}
 
 /**
  * ARGV[4..]: agent, key digest ('' when none was shown), message JSON, maxMessagesPerSession,
- * the message's bytes, maxSessionBytes ('' for no cap). Answers the bytes it dropped too.
+ * the message's bytes, maxSessionBytes ('' for no cap), and for the store's end '1' and the
+ * reason: the message is then the final one, and the session is marked ended with it. Answers
+ * the bytes it dropped too.
  */
 const append = `
 if not live() then return {'session_not_found'} end
@@ -151,6 +154,7 @@ local agent = ARGV[4]
 local key = redis.call('HGET', H, 'k:' .. agent)
 if not key then return {'not_member'} end
 if ARGV[5] ~= '' and ARGV[5] ~= key then return {'bad_key'} end
+if redis.call('HEXISTS', H, 'ec') == 1 then return {'ended'} end
 local keep, incoming = tonumber(ARGV[7]), tonumber(ARGV[8])
 local held = redis.call('LLEN', L)
 local bytes = tonumber(redis.call('HGET', H, 'bytes') or '0')
@@ -175,6 +179,7 @@ if count > 0 then
   local first = redis.call('HINCRBY', H, 'first', count)
   redis.call('HSET', H, 'drop', first - 1)
 end
+if ARGV[10] == '1' then redis.call('HSET', H, 'eb', agent, 'er', ARGV[11], 'ec', cursor, 'ea', ARGV[2]) end
 slide()
 redis.call('PUBLISH', CH, 'm:' .. cursor)
 return {'ok', record(), dropped}
@@ -188,7 +193,7 @@ local key = redis.call('HGET', H, 'k:' .. agent)
 if not key then return {'not_member'} end
 if ARGV[9] ~= '' and ARGV[9] ~= key then return {'bad_key'} end
 redis.call('HSET', H, 's:' .. agent, ARGV[2])
-local v = redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'first', 'drop')
+local v = redis.call('HMGET', H, 'ttl', 'max', 'cr', 'ca', 'exp', 'last', 'first', 'drop', 'eb', 'er', 'ec', 'ea')
 local last, first = tonumber(v[6]), tonumber(v[7])
 local start = math.max(tonumber(ARGV[5]) + 1, first)
 local length = last - first + 1
@@ -216,7 +221,7 @@ local more = 0
 if to < length then more = 1 end
 local list = {}
 if ARGV[7] == '1' then list = members() end
-return {'ok', {v[1], v[2], v[3], v[4], v[5], v[6]}, start, more, first, tonumber(v[8]), messages, list}
+return {'ok', {v[1], v[2], v[3], v[4], v[5], v[6], v[9], v[10], v[11], v[12]}, start, more, first, tonumber(v[8]), messages, list}
 `
 
 /** ARGV[4..]: agent, ttl seconds ('' to keep), key digest ('' when none is required). */

@@ -108,6 +108,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX attempts_by_reset ON attempts (resets_at);
     `,
   },
+  {
+    version: 2,
+    summary: 'the end of a session (who ended it, why, its final cursor, when)',
+    // NULL columns while the session is open; set together, once, by the store's end.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN ended_by TEXT;
+      ALTER TABLE sessions ADD COLUMN ended_reason TEXT;
+      ALTER TABLE sessions ADD COLUMN ended_cursor INTEGER;
+      ALTER TABLE sessions ADD COLUMN ended_at INTEGER;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -22,6 +22,11 @@ export interface SessionRow {
   member_count: number
   accepted: number
   bytes: number
+  /** The end (migration 2): all four NULL while the session is open. */
+  ended_by: string | null
+  ended_reason: string | null
+  ended_cursor: number | null
+  ended_at: number | null
 }
 
 export interface MemberRow {
@@ -72,6 +77,10 @@ export function prepareStatements(db: Database) {
     dropMemberCount: s<[number, number]>('UPDATE sessions SET member_count = member_count - ? WHERE seq = ?'),
     afterAppend: s<[number, number, number, number, number, number]>(
       'UPDATE sessions SET last_cursor = ?, expires_at = ?, first_cursor = ?, dropped_through = ?, bytes = ?, accepted = accepted + 1 WHERE seq = ?',
+    ),
+
+    setEnded: s<[string, string, number, number, number]>(
+      'UPDATE sessions SET ended_by = ?, ended_reason = ?, ended_cursor = ?, ended_at = ? WHERE seq = ?',
     ),
 
     member: s<[number, string], MemberRow>('SELECT agent_id, key_hash, joined_at, last_seen_at FROM members WHERE session = ? AND agent_id = ?'),

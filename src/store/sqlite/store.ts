@@ -6,6 +6,7 @@ import type {
   ClaimOutcome,
   CreateCodeOutcome,
   CreateOutcome,
+  EndOutcome,
   JoinOutcome,
   JsonValue,
   LeaveOutcome,
@@ -174,6 +175,7 @@ export class SqliteStore implements SessionStore {
         createdAt: now,
         expiresAt,
         lastCursor: 0,
+        ended: null,
       }
       return { ok: true, session }
     })
@@ -200,13 +202,23 @@ export class SqliteStore implements SessionStore {
   }
 
   async append(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): Promise<AppendOutcome> {
-    let [outcome, growth] = this.#guard(() => this.#atomically(() => this.#appendNow(sessionId, draft, keyHash, now)))
+    return this.#append(sessionId, draft.agentId, draft, keyHash, undefined, now)
+  }
+
+  async end(sessionId: string, agentId: string, keyHash: string | undefined, final: MessageDraft, reason: string, now: number): Promise<EndOutcome> {
+    return this.#append(sessionId, agentId, final, keyHash, reason, now)
+  }
+
+  /** An append by member `agentId`; with `endReason`, the final one, which ends the session in the same transaction. */
+  async #append(sessionId: string, agentId: string, draft: MessageDraft, keyHash: string | undefined, endReason: string | undefined, now: number): Promise<AppendOutcome> {
+    const attempt = () => this.#guard(() => this.#atomically(() => this.#appendNow(sessionId, agentId, draft, keyHash, endReason, now)))
+    let [outcome, growth] = attempt()
     // At the store's byte cap, expired sessions may still hold bytes: forget them (at most once a
     // second, as create does) and try once more.
     if (!outcome.ok && outcome.reason === 'capacity' && now - this.#lastBytesSweep >= CAPACITY_SWEEP_INTERVAL_MS) {
       this.#lastBytesSweep = now
       await this.sweep(now)
-      ;[outcome, growth] = this.#guard(() => this.#atomically(() => this.#appendNow(sessionId, draft, keyHash, now)))
+      ;[outcome, growth] = attempt()
     }
     // Counted and told only once the transaction has committed: a watcher reading now finds the message.
     if (outcome.ok) {
@@ -219,17 +231,20 @@ export class SqliteStore implements SessionStore {
   }
 
   /** The append as one transaction's body: its outcome, and by how many bytes the store grew. */
-  #appendNow(sessionId: string, draft: MessageDraft, keyHash: string | undefined, now: number): [AppendOutcome, number] {
+  #appendNow(sessionId: string, agentId: string, draft: MessageDraft, keyHash: string | undefined, endReason: string | undefined, now: number): [AppendOutcome, number] {
     const q = this.#q
     const row = q.liveSession.get(sessionId, now)
     if (!row) return [{ ok: false, reason: 'session_not_found' }, 0]
-    const sender = q.member.get(row.seq, draft.agentId)
+    const sender = q.member.get(row.seq, agentId)
     if (!sender) return [{ ok: false, reason: 'not_member' }, 0]
     if (keyHash !== undefined && !sameKeyHash(keyHash, sender.key_hash)) return [{ ok: false, reason: 'bad_key' }, 0]
+    if (row.ended_cursor !== null) return [{ ok: false, reason: 'ended' }, 0]
+    // The final message is the system's; any other is its member's (the member's copy of the id).
+    const author = endReason === undefined ? sender.agent_id : draft.agentId
     const cursor = row.last_cursor + 1
     const drop = this.#toDrop(row, cursor, draft.bytes)
     if (this.#storeBytes + draft.bytes - drop.bytes > this.#limits.maxStoreBytes) return [{ ok: false, reason: 'capacity' }, 0]
-    insertMessage(q, row.seq, cursor, draft, sender.agent_id, now)
+    insertMessage(q, row.seq, cursor, draft, author, now)
     this.#seeNow(row.seq, sender.agent_id, now)
     if (drop.keepFrom > row.first_cursor) {
       q.dropMessagesBefore.run(row.seq, drop.keepFrom)
@@ -240,7 +255,14 @@ export class SqliteStore implements SessionStore {
     row.last_cursor = cursor
     row.expires_at = now + row.ttl_seconds * 1000
     q.afterAppend.run(cursor, row.expires_at, row.first_cursor, row.dropped_through, row.bytes, row.seq)
-    return [{ ok: true, message: storedMessage(draft, sender.agent_id, cursor, now), session: sessionRecord(row) }, draft.bytes - drop.bytes]
+    if (endReason !== undefined) {
+      q.setEnded.run(sender.agent_id, endReason, cursor, now, row.seq)
+      row.ended_by = sender.agent_id
+      row.ended_reason = endReason
+      row.ended_cursor = cursor
+      row.ended_at = now
+    }
+    return [{ ok: true, message: storedMessage(draft, author, cursor, now), session: sessionRecord(row) }, draft.bytes - drop.bytes]
   }
 
   /**
@@ -685,6 +707,9 @@ function sessionRecord(row: SessionRow): SessionRecord {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastCursor: row.last_cursor,
+    ended: row.ended_cursor === null
+      ? null
+      : { by: row.ended_by!, reason: row.ended_reason!, cursor: row.ended_cursor, at: row.ended_at! },
   }
 }
 
