@@ -108,6 +108,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX attempts_by_reset ON attempts (resets_at);
     `,
   },
+  {
+    version: 2,
+    summary: 'hub identities',
+    sql: `
+      -- Who may wear an agent id on the hub: the digest of its agent key, never the key.
+      CREATE TABLE hub_identities (
+        agent_id TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_connected_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX hub_identities_by_last_connected ON hub_identities (last_connected_at);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version
