@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -152,8 +153,15 @@ t.test('provisioned identities, with open registration switched off', async (t) 
   const dir = mkdtempSync(join(tmpdir(), 'nexus-identities-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, 'identities')
-  const key = 'a-key-the-operator-made-0123456789abcdef'
-  writeFileSync(file, `# provisioned\nbank-bot ${hashSessionKey(key)}\n`)
+  // As an operator would: the command prints a new key and the file's line for it.
+  const made = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'src/hub-identity.ts', '--json', 'bank-bot'], {
+    cwd: new URL('../../', import.meta.url).pathname,
+    encoding: 'utf8',
+  }))
+  const key = made.agent_key as string
+  t.match(key, /^[0-9a-f]{64}$/)
+  t.equal(made.line, `bank-bot ${hashSessionKey(key)}`, 'the line holds the digest, never the key')
+  writeFileSync(file, `# provisioned\n${made.line}\n`)
   const { hubUrl } = await hubServer(t, { HUB_OPEN_REGISTRATION: 'false', HUB_IDENTITIES: file })
 
   const bank = await agent(t, hubUrl, 'bank-bot', { api_key: key })
