@@ -75,7 +75,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   const app: FastifyInstance = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
-      redact: ['req.headers["x-session-key"]', 'req.headers.authorization'],
+      redact: ['req.headers["x-session-key"]', 'req.headers["x-api-key"]', 'req.headers.authorization'],
     },
     // A number of hops is accepted at run time (proxy-addr) though fastify's types omit it.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
