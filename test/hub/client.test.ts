@@ -199,3 +199,33 @@ t.test('ChatClient reconnects by itself and resumes: nothing lost, nothing repea
   t.same([...back].sort(), [...sent].sort(), 'every send stored once')
   t.same(await provider.drain({ type: 'chat_message' }, 200), [], 'no send stored twice')
 })
+
+t.test('the agent key is kept in a 0600 file per hub and agent id, so a restarted program keeps its identity', async (t) => {
+  const { hubUrl } = await hubServer(t)
+  const { mkdtempSync, readFileSync, statSync } = await import('node:fs')
+  const keyDir = mkdtempSync(join(tmpdir(), 'nexus-keys-'))
+  t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
+  const first = client(t, hubUrl, 'keeper', { keyDir })
+  await first.connect()
+  const key = first.apiKey!
+  const file = join(keyDir, `ws_127.0.0.1_${new URL(hubUrl).port}`, 'keeper')
+  t.equal(readFileSync(file, 'utf8'), `${key}\n`)
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file is 0600')
+  await first.disconnect()
+
+  const restarted = client(t, `${hubUrl}/v1/hub`, 'keeper', { keyDir })
+  t.equal(restarted.apiKey, key, 'read back, for either path of the hub')
+  await restarted.connect()
+  await restarted.disconnect()
+
+  const forgetful = client(t, hubUrl, 'keeper', { keyDir: false })
+  await t.rejects(forgetful.connect(), { code: 'invalid_api_key' }, 'without the key the id is refused')
+  const wrong = client(t, hubUrl, 'keeper', { keyDir: false, apiKey: 'not-the-key' })
+  await t.rejects(wrong.connect(), { code: 'invalid_api_key' })
+  t.notOk(wrong.connected)
+  const given = client(t, hubUrl, 'keeper', { keyDir: false, apiKey: key })
+  await given.connect()
+  t.ok(given.connected, 'a key passed in works as well')
+
+  t.match(await quickSend(hubUrl, 'keeper', 'someone', 'hi', { keyDir }), { status: 'queued' }, 'quickSend keeps it the same way')
+})
