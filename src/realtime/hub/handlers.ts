@@ -90,8 +90,8 @@ async function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'
   }
   // The key before anything else: a refused connect learns nothing of the id (online or not, its channels, its services).
   const worn = await ctx.identities.wear(frame.agent_id, frame.api_key)
-  // Another connect of this socket may have won while the key was being checked.
-  if (!connection.open || connection.agentId !== undefined) return
+  // The socket may have closed while the key was being checked: nothing to claim then.
+  if (!connection.open) return
   const { record, replaced } = ctx.registry.claim(connection, frame.agent_id)
   if (replaced) {
     ctx.delivery.detach(replaced)
