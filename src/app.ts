@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './core/clock.js'
 import { nexusError } from './core/errors.js'
 import { PairingService } from './core/pairing.js'
 import { createRedactor } from './core/redact/index.js'
+import { Identities } from './core/identities.js'
 import { SessionService } from './core/sessions.js'
 import type { RouteContext } from './http/context.js'
 import { clientErrorHandler } from './http/client-errors.js'
@@ -73,7 +74,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   const app: FastifyInstance = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
-      redact: ['req.headers["x-session-key"]', 'req.headers.authorization'],
+      redact: ['req.headers["x-session-key"]', 'req.headers["x-api-key"]', 'req.headers.authorization'],
     },
     // A number of hops is accepted at run time (proxy-addr) though fastify's types omit it.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
@@ -144,7 +145,8 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
 
   // The chat hub (references/hub.md): a WebSocket on `/` and `/v1/hub`, on the same core.
   // Hub frames that write spend the same per-address budget as HTTP requests.
-  const hub = new Hub({ sessions, limits: config.hub, log: app.log, clock, budget: addressBudget(app, config.rateLimit.windowSeconds) })
+  const identities = new Identities(store, config.hubIdentities, clock)
+  const hub = new Hub({ sessions, identities, limits: config.hub, log: app.log, clock, budget: addressBudget(app, config.rateLimit.windowSeconds) })
   // Added before the plugin's own preClose, so each socket is told 1001 (come back later) first.
   app.addHook('preClose', async () => hub.close())
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { type IdentityRules, parseIdentityLines } from './core/identities.js'
 import type { CoreLimits } from './core/limits.js'
 import { type CustomPattern, parseCustomPatterns } from './core/redact/index.js'
 
@@ -110,6 +112,12 @@ const envSchema = z.object({
   HUB_MAX_CONNECTIONS_PER_IP: integer(100, 1),
   HUB_CONNECT_TIMEOUT_SECONDS: integer(5, 1, 3600),
   HUB_SERVICE_TTL_SECONDS: integer(300, 1),
+  HUB_OPEN_REGISTRATION: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((value) => value !== 'false' && value !== '0'),
+  HUB_IDENTITIES: z.string().trim().optional().transform((value) => (value === '' ? undefined : value)),
+  HUB_IDENTITY_TTL_DAYS: integer(30, 1, 36500),
   STORE: z.enum(['sqlite', 'memory', 'redis']).optional().transform((value) => value ?? 'sqlite'),
   DATA_DIR: z
     .string()
@@ -186,6 +194,8 @@ export interface Config {
     /** A service (and the requests waiting for it) is forgotten once its provider has been gone this long. */
     serviceTtlSeconds: number
   }
+  /** Who may wear a hub agent id (references/hub.md, "Identity"). */
+  hubIdentities: IdentityRules
   /**
    * GET /metrics (references/operations.md): behind `Authorization: Bearer <token>` when a token
    * is set; on a port of its own when `port` is set, and then not on the API's port.
@@ -232,6 +242,20 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       throw new ConfigError(`REDACTION_PATTERNS is not valid: ${(err as Error).message}`)
     }
   }
+  let provisioned = new Map<string, string>()
+  if (e.HUB_IDENTITIES !== undefined) {
+    let text: string
+    try {
+      text = readFileSync(e.HUB_IDENTITIES, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`HUB_IDENTITIES=${JSON.stringify(e.HUB_IDENTITIES)} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    try {
+      provisioned = parseIdentityLines(text)
+    } catch (err) {
+      throw new ConfigError(`HUB_IDENTITIES=${JSON.stringify(e.HUB_IDENTITIES)} is not valid: ${(err as Error).message}`)
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -271,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       connectTimeoutSeconds: e.HUB_CONNECT_TIMEOUT_SECONDS,
       serviceTtlSeconds: e.HUB_SERVICE_TTL_SECONDS,
     },
+    hubIdentities: { openRegistration: e.HUB_OPEN_REGISTRATION, provisioned, ttlDays: e.HUB_IDENTITY_TTL_DAYS },
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     store: {
       kind: e.STORE,

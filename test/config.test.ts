@@ -72,3 +72,34 @@ t.test('METRICS_TOKEN and METRICS_PORT are optional and checked', async (t) => {
     t.throws(() => loadConfig({ [name]: value }), new RegExp(`^${name}=".*" is not valid: `), `${name}=${value} is refused`)
   }
 })
+
+t.test('hub identities: open registration by default, a TTL of 30 days, provisioned ids from a file', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const defaults = loadConfig({}).hubIdentities
+  t.same([defaults.openRegistration, defaults.ttlDays, defaults.provisioned.size], [true, 30, 0])
+  t.equal(loadConfig({ HUB_OPEN_REGISTRATION: 'false' }).hubIdentities.openRegistration, false)
+  t.equal(loadConfig({ HUB_IDENTITY_TTL_DAYS: '7' }).hubIdentities.ttlDays, 7)
+  t.throws(() => loadConfig({ HUB_IDENTITY_TTL_DAYS: '0' }), ConfigError)
+  t.throws(() => loadConfig({ HUB_OPEN_REGISTRATION: 'maybe' }), ConfigError)
+
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-config-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const digest = 'ab'.repeat(32)
+  const file = join(dir, 'identities')
+  writeFileSync(file, `# the bank\nbank-bot ${digest}  # its digest\n\n  alice-agent ${'cd'.repeat(32)}\n`)
+  t.same([...loadConfig({ HUB_IDENTITIES: file }).hubIdentities.provisioned], [['bank-bot', digest], ['alice-agent', 'cd'.repeat(32)]])
+  const bad: [string, RegExp][] = [
+    [`bank-bot\n`, /line 1: expected "agent_id key_digest"/],
+    [`bank-bot ${digest} extra\n`, /line 1: expected/],
+    [`\nsystem ${digest}\n`, /line 2: "system" is not a valid agent id/],
+    [`bank-bot ${digest.toUpperCase()}\n`, /64 lowercase hex/],
+    [`bank-bot ${digest}\nbank-bot ${digest}\n`, /line 2: bank-bot is listed twice/],
+  ]
+  for (const [text, message] of bad) {
+    writeFileSync(file, text)
+    t.throws(() => loadConfig({ HUB_IDENTITIES: file }), { name: 'ConfigError', message }, JSON.stringify(text))
+  }
+  t.throws(() => loadConfig({ HUB_IDENTITIES: join(dir, 'missing') }), { message: /cannot be read: ENOENT/ })
+})

@@ -11,8 +11,18 @@ export interface ChatClientOptions {
   hubUrl?: string
   /** The agent this client speaks for: 1–128 of `A-Z a-z 0-9 _ -`. */
   agentId: string
-  /** Passed on in `connect`; the hub takes agent ids on trust, as the HTTP API does, and reserves it. */
+  /**
+   * The agent's key on this hub, shown in every `connect` (references/hub.md, "Identity"). When
+   * absent, the key kept in the key file is used; an id's first connect is handed a key, which
+   * the client keeps (in memory, and in the key file) for every later connect.
+   */
   apiKey?: string
+  /**
+   * Where agent keys are kept between runs: a directory (one 0600 file per hub and agent id under
+   * it), or false to keep the key in memory only. Default
+   * `${XDG_CONFIG_HOME:-$HOME/.config}/messaging/hub-keys`, beside nexus.sh's state.
+   */
+  keyDir?: string | false
   /** Told to the hub in `connect`; default `nexus-ts`. */
   clientType?: string
   /** Reconnect by itself after a dropped connection, resuming where it was; default true. */

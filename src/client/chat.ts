@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { WebSocket } from 'ws'
+import { AgentKeyFile, defaultKeyDir } from './agent-keys.js'
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from './backoff.js'
 import { EventQueue } from './chat-events.js'
 import {
@@ -37,21 +38,25 @@ interface Pending {
 
 /** The hub closes a connection with this when another one took over its agent id: no reconnect then. */
 const CLOSE_REPLACED = 4001
+/** The hub closes a connection with this when its agent key was missing or wrong: no reconnect then. */
+const CLOSE_INVALID_API_KEY = 4401
 /** Events kept while nobody listens yet (`listenForMessages`, `messages()`); the oldest go beyond it. */
 const MAX_BACKLOG = 10_000
 const DEFAULT_REQUEST_CHAT_TIMEOUT_MS = 30_000
 
 /**
  * A client of the chat hub (references/hub.md): one WebSocket, for one agent, that may both
- * provide services and consume them. It reconnects by itself after a dropped connection, shows
- * its resume token and the last cursor it holds in each channel, and drops anything it already
+ * provide services and consume them. It keeps its agent key (see ChatClientOptions.apiKey and
+ * keyDir), reconnects by itself after a dropped connection, shows the key and the last cursor it
+ * holds in each channel, and drops anything it already
  * had: no message is lost or repeated across a drop. Sends are retried on the new connection
  * under the same message id, which the hub answers without storing twice.
  */
 export class ChatClient {
   readonly hubUrl: string
   readonly agentId: string
-  readonly #apiKey: string | undefined
+  #apiKey: string | undefined
+  readonly #keyFile: AgentKeyFile | undefined
   readonly #clientType: string
   readonly #reconnect: boolean
   readonly #backoff: BackoffPolicy
@@ -74,7 +79,6 @@ export class ChatClient {
   #heartbeat: NodeJS.Timeout | undefined
   #lastHeard = 0
   #handshake: { ws: WebSocket; resolve: () => void; reject: (err: Error) => void } | undefined
-  #resumeToken: string | undefined
   #clientId: string | undefined
 
   /** Channel id → the last cursor handed on: what the hub resumes from, and what is dropped as a repeat. */
@@ -94,7 +98,9 @@ export class ChatClient {
   constructor(options: ChatClientOptions) {
     this.hubUrl = options.hubUrl ?? 'ws://localhost:8765'
     this.agentId = options.agentId
-    this.#apiKey = options.apiKey
+    const keyDir = options.keyDir ?? defaultKeyDir()
+    this.#keyFile = keyDir === false ? undefined : new AgentKeyFile(keyDir, this.hubUrl, this.agentId)
+    this.#apiKey = options.apiKey ?? this.#keyFile?.read()
     this.#clientType = options.clientType ?? 'nexus-ts'
     this.#reconnect = options.reconnect ?? true
     this.#backoff = { ...defaultBackoff, ...options.backoff }
@@ -113,14 +119,14 @@ export class ChatClient {
     return this.#clientId
   }
 
-  /** Shown on reconnect so this client may take its agent id back from a connection the hub still thinks alive. */
-  get resumeToken(): string | undefined {
-    return this.#resumeToken
+  /** The agent's key on this hub, shown in every connect: given, read from the key file, or handed out by the hub. */
+  get apiKey(): string | undefined {
+    return this.#apiKey
   }
 
   /**
    * Opens the connection and says who this is; resolves on `connected`. Rejects with
-   * ChatHubError (`agent_id_taken`, `invalid_request`, `timeout`, `connection_failed`). From
+   * ChatHubError (`invalid_api_key`, `invalid_request`, `timeout`, `connection_failed`). From
    * then on a dropped connection is reopened by itself (unless `reconnect: false`).
    */
   async connect(): Promise<void> {
@@ -329,13 +335,12 @@ export class ChatClient {
       agent_id: this.agentId,
       client_type: this.#clientType,
       ...(this.#apiKey !== undefined ? { api_key: this.#apiKey } : {}),
-      ...(this.#resumeToken !== undefined ? { resume_token: this.#resumeToken } : {}),
       ...(this.#cursors.size > 0 ? { cursors: Object.fromEntries([...this.#cursors].map(([channel, cursor]) => [channel, String(cursor)])) } : {}),
     }
   }
 
   #onConnected(ws: WebSocket, frame: WireFrame): void {
-    this.#resumeToken = frame.resume_token
+    if (typeof frame.agent_key === 'string') this.#keepKey(frame.agent_key)
     this.#clientId = frame.client_id
     this.#open = true
     this.#retrying = false
@@ -351,6 +356,16 @@ export class ChatClient {
       if (pending.sentOn === undefined || (pending.resend && pending.sentOn !== ws)) this.#transmit(pending)
     }
     this.#handshake?.resolve()
+  }
+
+  /** The hub made this agent's identity and showed its key this once: keep it for every later connect. */
+  #keepKey(key: string): void {
+    this.#apiKey = key
+    try {
+      this.#keyFile?.write(key)
+    } catch (err) {
+      this.#onListenerError(new Error(`ChatClient could not keep the agent key in ${this.#keyFile?.path}: ${(err as Error).message}`))
+    }
   }
 
   #beat(ws: WebSocket): void {
@@ -372,11 +387,12 @@ export class ChatClient {
       this.#handshake.reject(new ChatHubError('connection_failed', `The connection closed before the hub said connected (${code}${reason ? ` ${reason}` : ''}).`))
     }
     if (this.#stopped) return
-    if ((wasOpen || this.#retrying) && this.#reconnect && code !== CLOSE_REPLACED) {
+    const final = code === CLOSE_REPLACED || code === CLOSE_INVALID_API_KEY
+    if ((wasOpen || this.#retrying) && this.#reconnect && !final) {
       this.#retrying = true
       this.#scheduleReconnect()
-    } else if (wasOpen) {
-      this.#finish(code === CLOSE_REPLACED ? 'another connection took over this agent id' : 'the connection closed')
+    } else if (wasOpen || this.#retrying) {
+      this.#finish(code === CLOSE_REPLACED ? 'another connection took over this agent id' : code === CLOSE_INVALID_API_KEY ? 'the hub refused the agent key' : 'the connection closed')
     }
   }
 
@@ -594,8 +610,14 @@ function toMessage(frame: WireFrame): ChatMessage {
  * Connects as `agentId`, sends `content` to the agent `target` (a direct channel, made on first
  * use, or their open chat), waits for the ack, and disconnects.
  */
-export async function quickSend(hubUrl: string, agentId: string, target: string, content: string | JsonValue): Promise<MessageAck> {
-  const client = new ChatClient({ hubUrl, agentId, reconnect: false })
+export async function quickSend(
+  hubUrl: string,
+  agentId: string,
+  target: string,
+  content: string | JsonValue,
+  options: Pick<ChatClientOptions, 'apiKey' | 'keyDir' | 'timeoutMs'> = {},
+): Promise<MessageAck> {
+  const client = new ChatClient({ hubUrl, agentId, reconnect: false, ...options })
   await client.connect()
   try {
     return await client.sendMessage(target, content)

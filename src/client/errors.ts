@@ -7,6 +7,7 @@ export const API_ERROR_CODES = [
   'missing_agent_id',
   'missing_session_key',
   'invalid_session_key',
+  'invalid_api_key',
   'forbidden',
   'agent_not_in_session',
   'session_not_found',

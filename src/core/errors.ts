@@ -13,6 +13,7 @@ export const catalogue = {
   invalid_request: { status: 400, code: 'invalid_request', message: 'The request is not valid.' },
   missing_agent_id: { status: 400, code: 'missing_agent_id', message: 'The X-Agent-Id header is required.' },
   missing_session_key: { status: 401, code: 'missing_session_key', message: 'The X-Session-Key header is required to leave.' },
+  invalid_api_key: { status: 401, code: 'invalid_api_key', message: 'This agent id needs its agent key, and the key shown is missing or wrong.' },
   invalid_session_key_on_leave: { status: 401, code: 'invalid_session_key', message: 'The session key does not match this agent.' },
   invalid_session_key: { status: 403, code: 'invalid_session_key', message: 'The session key does not match this agent.' },
   forbidden: { status: 403, code: 'forbidden', message: 'This agent may not do that in this session.' },

@@ -16,6 +16,11 @@ export function newSessionKey(): string {
   return randomBytes(32).toString('hex')
 }
 
+/** A hub agent's key: 256 bits from the CSPRNG, as 64 lowercase hex characters. Handed out once, never stored. */
+export function newAgentKey(): string {
+  return randomBytes(32).toString('hex')
+}
+
 /**
  * Stores keep only this digest of a session key: a dump of the store gives nobody a key, and a
  * store (even a Lua script) may compare digests with plain equality, since learning a prefix of

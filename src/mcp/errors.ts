@@ -9,6 +9,7 @@ const NEXT_STEP: Record<string, string> = {
   missing_agent_id: 'Pass an agent_id.',
   missing_session_key: 'The key of this membership is missing; join the session again under another agent_id.',
   invalid_session_key: 'The key kept for this membership does not match; join the session again under another agent_id.',
+  invalid_api_key: 'This hub agent id belongs to someone holding its agent key: use the key it was given, or another agent_id.',
   forbidden: 'This agent may not do that here; read the message above.',
   agent_not_in_session: 'You are no longer a member (you left, or were removed after a long silence): call nexus_join with the session id to come back.',
   session_not_found: 'The session has expired or never existed. Ask your person for a new pairing link, or start a new session with nexus_create_session.',

@@ -1,6 +1,7 @@
 import type {
   AttemptCount, ClaimOutcome, CreateCodeOutcome, CreateOutcome, JoinOutcome, LeaveOutcome, MessageDraft, NewMember, NewSession, PairingCodeRecord,
   ReadOutcome, ReadRequest, RenewOutcome, SessionStore, SessionWatcher, StatusOutcome, StoreStats, AppendOutcome, EndOutcome,
+  IdentityRecord, RegisterIdentityOutcome,
 } from '../store/store.js'
 
 /** The store operations a failure is counted under. */
@@ -87,6 +88,22 @@ export class MeteredStore implements SessionStore {
 
   uncountAttempt(key: string, now: number): Promise<void> {
     return this.#count('uncountAttempt', this.#inner.uncountAttempt(key, now))
+  }
+
+  registerIdentity(agentId: string, keyHash: string, now: number): Promise<RegisterIdentityOutcome> {
+    return this.#count('registerIdentity', this.#inner.registerIdentity(agentId, keyHash, now))
+  }
+
+  getIdentity(agentId: string): Promise<IdentityRecord | null> {
+    return this.#count('getIdentity', this.#inner.getIdentity(agentId))
+  }
+
+  touchIdentities(agentIds: string[], now: number): Promise<void> {
+    return this.#count('touchIdentities', this.#inner.touchIdentities(agentIds, now))
+  }
+
+  forgetIdleIdentities(idleBefore: number): Promise<number> {
+    return this.#count('forgetIdleIdentities', this.#inner.forgetIdleIdentities(idleBefore))
   }
 
   sweep(now: number): Promise<number> {

@@ -6,6 +6,7 @@ import type {
   CreateCodeOutcome,
   CreateOutcome,
   EndOutcome,
+  IdentityRecord,
   JoinOutcome,
   LeaveOutcome,
   MemberRecord,
@@ -15,6 +16,7 @@ import type {
   PairingCodeRecord,
   ReadOutcome,
   ReadRequest,
+  RegisterIdentityOutcome,
   RenewOutcome,
   SessionEvent,
   SessionRecord,
@@ -65,6 +67,8 @@ export class MemoryStore implements SessionStore {
   readonly #codes = new Map<string, PairingCodeRecord>()
   readonly #watchers = new Map<string, Set<SessionWatcher>>()
   readonly #attempts = new Map<string, AttemptCount>()
+  /** Hub identities by agent id. */
+  readonly #identities = new Map<string, IdentityRecord>()
   #totalMessages = 0
   /** The sum of every held message's `bytes`, for maxStoreBytes. */
   #bytes = 0
@@ -281,6 +285,35 @@ export class MemoryStore implements SessionStore {
   async uncountAttempt(key: string, now: number): Promise<void> {
     const attempts = this.#attempts.get(key)
     if (attempts && attempts.resetAt > now && attempts.count > 0) attempts.count--
+  }
+
+  async registerIdentity(agentId: string, keyHash: string, now: number): Promise<RegisterIdentityOutcome> {
+    const held = this.#identities.get(agentId)
+    if (held) return { ok: false, identity: { ...held } }
+    this.#identities.set(agentId, { agentId, keyHash, createdAt: now, lastConnectedAt: now })
+    return { ok: true }
+  }
+
+  async getIdentity(agentId: string): Promise<IdentityRecord | null> {
+    const held = this.#identities.get(agentId)
+    return held ? { ...held } : null
+  }
+
+  async touchIdentities(agentIds: string[], now: number): Promise<void> {
+    for (const agentId of agentIds) {
+      const held = this.#identities.get(agentId)
+      if (held && held.lastConnectedAt < now) held.lastConnectedAt = now
+    }
+  }
+
+  async forgetIdleIdentities(idleBefore: number): Promise<number> {
+    let forgotten = 0
+    for (const [agentId, identity] of this.#identities) {
+      if (identity.lastConnectedAt >= idleBefore) continue
+      this.#identities.delete(agentId)
+      forgotten++
+    }
+    return forgotten
   }
 
   async sweep(now: number): Promise<number> {

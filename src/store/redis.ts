@@ -9,6 +9,7 @@ import type {
   CreateCodeOutcome,
   CreateOutcome,
   EndOutcome,
+  IdentityRecord,
   JoinOutcome,
   JsonValue,
   LeaveOutcome,
@@ -19,6 +20,7 @@ import type {
   PairingCodeRecord,
   ReadOutcome,
   ReadRequest,
+  RegisterIdentityOutcome,
   RenewOutcome,
   SessionRecord,
   SessionStore,
@@ -62,6 +64,8 @@ const ACCOUNT_INTERVAL_MS = 50
 const ACCOUNT_BATCH = 500
 /** Sessions the sweep takes from the index per script call. */
 const SWEEP_BATCH = 200
+/** Idle hub identities forgotten per script call. */
+const IDENTITY_SWEEP_BATCH = 500
 /** Seconds a client is asked to wait when Redis cannot be reached. */
 const UNAVAILABLE_RETRY_SECONDS = 2
 /**
@@ -380,6 +384,31 @@ export class RedisStore implements SessionStore {
     await this.#run(scripts.uncountAttempt, [this.#attemptKey(key)], [String(now)])
   }
 
+  async registerIdentity(agentId: string, keyHash: string, now: number): Promise<RegisterIdentityOutcome> {
+    const reply = (await this.#run(scripts.registerIdentity, this.#identityKeys(), [agentId, keyHash, String(now)])) as Reply
+    if (reply[0] === 1) return { ok: true }
+    return { ok: false, identity: identityRecord(agentId, reply.slice(1) as string[]) }
+  }
+
+  async getIdentity(agentId: string): Promise<IdentityRecord | null> {
+    const reply = (await this.#run(scripts.getIdentity, this.#identityKeys(), [agentId])) as string[]
+    return reply.length === 0 ? null : identityRecord(agentId, reply)
+  }
+
+  async touchIdentities(agentIds: string[], now: number): Promise<void> {
+    if (agentIds.length === 0) return
+    await this.#run(scripts.touchIdentities, this.#identityKeys(), [String(now), ...agentIds])
+  }
+
+  async forgetIdleIdentities(idleBefore: number): Promise<number> {
+    let forgotten = 0
+    for (;;) {
+      const gone = (await this.#run(scripts.forgetIdentities, this.#identityKeys(), [String(idleBefore), String(IDENTITY_SWEEP_BATCH)])) as number
+      forgotten += gone
+      if (gone < IDENTITY_SWEEP_BATCH) return forgotten
+    }
+  }
+
   /**
    * Redis key expiry forgets sessions, codes and attempt counts by itself; the sweep takes expired sessions out of
    * the index (and their members out of the count) and ends each one, which tells its watchers.
@@ -462,6 +491,11 @@ export class RedisStore implements SessionStore {
 
   #pendingCodes(sessionId: string): string {
     return `${this.prefix}{${sessionId}}:codes`
+  }
+
+  /** The hub's identities: keys, creation times, last connections; one slot, {identities}. */
+  #identityKeys(): string[] {
+    return [`${this.prefix}{identities}:keys`, `${this.prefix}{identities}:created`, `${this.prefix}{identities}:seen`]
   }
 
   /** An attempt key from the core (an address may hold ':' but never braces), on a slot of its own. */
@@ -685,4 +719,9 @@ function toMembers(flat: string[]): MemberRecord[] {
     members.push({ agentId: flat[i]!, joinedAt: Number(flat[i + 1]), lastSeenAt: Number(flat[i + 2]) })
   }
   return members.sort((a, b) => a.joinedAt - b.joinedAt)
+}
+
+/** An identity from the script's answer: keyHash, createdAt, lastConnectedAt. */
+function identityRecord(agentId: string, fields: string[]): IdentityRecord {
+  return { agentId, keyHash: String(fields[0]), createdAt: Number(fields[1]), lastConnectedAt: Number(fields[2]) }
 }

@@ -179,6 +179,20 @@ export type ClaimOutcome =
       reason: 'code_not_found' | 'code_expired_or_used' | 'session_not_found' | 'session_full' | 'agent_id_taken'
     }
 
+/**
+ * A hub agent's identity: who may wear an agent id on the hub. The store keeps only the digest
+ * of the agent's key, as for session keys.
+ */
+export interface IdentityRecord {
+  agentId: string
+  keyHash: string
+  createdAt: number
+  /** When it last connected, or was last held live by a hub (touchIdentities). */
+  lastConnectedAt: number
+}
+
+export type RegisterIdentityOutcome = { ok: true } | { ok: false; identity: IdentityRecord }
+
 export type SessionEvent =
   /**
    * A message was appended; `cursor` is the session's new last cursor. `agentId`, its sender,
@@ -317,6 +331,26 @@ export interface SessionStore {
    * turned out not to be a failure). Nothing when no window is running or its count is 0.
    */
   uncountAttempt(key: string, now: number): Promise<void>
+
+  /**
+   * Creates the identity (createdAt = lastConnectedAt = now) unless one with this agentId is
+   * held; then it answers that one and changes nothing. Atomic: of concurrent registrations of
+   * one id, on every instance, exactly one wins and the others are answered the winner's.
+   */
+  registerIdentity(agentId: string, keyHash: string, now: number): Promise<RegisterIdentityOutcome>
+
+  /** The identity held for this agentId, or null. Identities do not expire by time alone; see forgetIdleIdentities. */
+  getIdentity(agentId: string): Promise<IdentityRecord | null>
+
+  /** Sets lastConnectedAt = now (never moving it back) for each of these ids that has an identity; others are ignored. */
+  touchIdentities(agentIds: string[], now: number): Promise<void>
+
+  /**
+   * Forgets every identity whose lastConnectedAt is older than `idleBefore` (strictly), so the id
+   * may be registered afresh; returns how many went. The caller keeps the ids it holds live
+   * fresh with touchIdentities. Not part of `sweep`, whose callers know no identity TTL.
+   */
+  forgetIdleIdentities(idleBefore: number): Promise<number>
 
   /**
    * Forgets every session that expired by `now` (members, messages and all), every code past

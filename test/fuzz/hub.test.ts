@@ -11,7 +11,8 @@ import { fuzzOptions, fuzzRuns, fuzzTimeoutMs, hubErrorCodes, MAX_JSON_DEPTH, MI
  * JSON) over a real WebSocket, from a connected agent and from a socket that never said
  * connect. After each frame a ping must come back as a pong: the socket stays open, nothing
  * hangs, and every frame the hub sends meanwhile is a JSON object with a type, its errors
- * carrying catalogue or hub codes.
+ * carrying catalogue or hub codes. The one frame that may close the socket is a connect refused
+ * for its agent key: an `invalid_api_key` error, then close 4401.
  */
 
 const MAX_FRAME_BYTES = 4096
@@ -78,11 +79,13 @@ t.test('every hub frame over a real WebSocket', { timeout: fuzzTimeoutMs(RUNS, 2
   const chat = await openChat(t, hubUrl)
   const channelId: string = chat.channelId
   /** The fuzzing sockets, opened again when a case closed one, so every case (and every shrink) starts on an open socket. */
+  let fuzzerKey: string | undefined
   const open = async (name: string | undefined) => {
     const client = await socket(hubUrl)
     if (name !== undefined) {
-      client.ws.send(JSON.stringify({ type: 'connect', agent_id: name }))
-      await client.collect(0, (frame) => frame.includes('"connected"'))
+      client.ws.send(JSON.stringify({ type: 'connect', agent_id: name, ...(fuzzerKey !== undefined ? { api_key: fuzzerKey } : {}) }))
+      const [connected] = (await client.collect(0, (frame) => frame.includes('"connected"'))).slice(-1)
+      fuzzerKey ??= JSON.parse(connected!).agent_key
     }
     return client
   }
@@ -143,6 +146,9 @@ t.test('every hub frame over a real WebSocket', { timeout: fuzzTimeoutMs(RUNS, 2
     const shown = typeof frame.data === 'string' ? frame.data.slice(0, 300) : `bytes ${frame.data.toString('hex').slice(0, 300)}`
     const replies = await within(ANSWER_WITHIN_MS, shown, client.collect(from, (reply) => reply.includes(`"${id}"`) && reply.includes('"pong"')))
       .catch((err: Error) => {
+        // A connect refused for its key closes the socket, as it must, once it has said why.
+        const refused = client.closed()?.code === 4401 && client.frames.slice(from).some((reply) => reply.includes('"invalid_api_key"'))
+        if (refused) return client.frames.slice(from)
         throw new Error(`${err.message}\n  frame: ${shown}`)
       })
     for (const reply of replies) {

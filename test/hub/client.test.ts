@@ -1,8 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { ChatClient, ChatHubError, type ChatMessage, type HubEvent, quickSend } from '../../src/client/index.js'
 import { agent, hubServer, tcpProxy, until } from './helpers.js'
 
 const fastBackoff = { initialDelayMs: 20, maxDelayMs: 100 }
+
+// Agent keys are kept in files under the config directory: a fresh one for this file's clients.
+const configHome = mkdtempSync(join(tmpdir(), 'nexus-client-'))
+process.env.XDG_CONFIG_HOME = configHome
+t.teardown(() => rmSync(configHome, { recursive: true, force: true }))
 
 function client(t: Parameters<typeof hubServer>[0], hubUrl: string, agentId: string, options: Partial<ConstructorParameters<typeof ChatClient>[0]> = {}) {
   const c = new ChatClient({ hubUrl, agentId, backoff: fastBackoff, ...options })
@@ -15,7 +23,7 @@ t.test('ChatClient: provider and consumer, end to end', async (t) => {
   const provider = client(t, hubUrl, 'weather-bot')
   await provider.connect()
   t.ok(provider.connected)
-  t.match(provider.resumeToken, /^[0-9a-f]{48}$/)
+  t.match(provider.apiKey, /^[0-9a-f]{64}$/, 'the agent key handed out on first connect is kept')
   await provider.register('weather', { name: 'Weather', description: 'forecasts' })
 
   // The provider answers every request and every message, with async callbacks.
@@ -127,7 +135,7 @@ t.test('quickSend, and messages() ends on disconnect', async (t) => {
   t.same(await after.next(), { value: undefined, done: true }, 'a loop started after disconnect ends at once')
 })
 
-t.test('a connection taken over with the resume token ends the old client for good', async (t) => {
+t.test('a connection taken over with the agent key ends the old client for good', async (t) => {
   const { hubUrl } = await hubServer(t)
   const first = client(t, hubUrl, 'twin')
   await first.connect()
@@ -137,7 +145,7 @@ t.test('a connection taken over with the resume token ends the old client for go
     }
     return 'ended'
   })()
-  const second = await agent(t, hubUrl, 'twin', { resume_token: first.resumeToken })
+  const second = await agent(t, hubUrl, 'twin', { api_key: first.apiKey })
   t.equal(second.connected.resumed, true)
   t.equal(await loop, 'ended')
   t.notOk(first.connected)
@@ -190,4 +198,34 @@ t.test('ChatClient reconnects by itself and resumes: nothing lost, nothing repea
   }
   t.same([...back].sort(), [...sent].sort(), 'every send stored once')
   t.same(await provider.drain({ type: 'chat_message' }, 200), [], 'no send stored twice')
+})
+
+t.test('the agent key is kept in a 0600 file per hub and agent id, so a restarted program keeps its identity', async (t) => {
+  const { hubUrl } = await hubServer(t)
+  const { mkdtempSync, readFileSync, statSync } = await import('node:fs')
+  const keyDir = mkdtempSync(join(tmpdir(), 'nexus-keys-'))
+  t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
+  const first = client(t, hubUrl, 'keeper', { keyDir })
+  await first.connect()
+  const key = first.apiKey!
+  const file = join(keyDir, `ws_127.0.0.1_${new URL(hubUrl).port}`, 'keeper')
+  t.equal(readFileSync(file, 'utf8'), `${key}\n`)
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file is 0600')
+  await first.disconnect()
+
+  const restarted = client(t, `${hubUrl}/v1/hub`, 'keeper', { keyDir })
+  t.equal(restarted.apiKey, key, 'read back, for either path of the hub')
+  await restarted.connect()
+  await restarted.disconnect()
+
+  const forgetful = client(t, hubUrl, 'keeper', { keyDir: false })
+  await t.rejects(forgetful.connect(), { code: 'invalid_api_key' }, 'without the key the id is refused')
+  const wrong = client(t, hubUrl, 'keeper', { keyDir: false, apiKey: 'not-the-key' })
+  await t.rejects(wrong.connect(), { code: 'invalid_api_key' })
+  t.notOk(wrong.connected)
+  const given = client(t, hubUrl, 'keeper', { keyDir: false, apiKey: key })
+  await given.connect()
+  t.ok(given.connected, 'a key passed in works as well')
+
+  t.match(await quickSend(hubUrl, 'keeper', 'someone', 'hi', { keyDir }), { status: 'queued' }, 'quickSend keeps it the same way')
 })

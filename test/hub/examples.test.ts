@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { hubServer } from './helpers.js'
+
+// The examples keep their agent keys under the config directory: a fresh one, not the user's.
+const configHome = mkdtempSync(join(tmpdir(), 'nexus-examples-'))
+t.teardown(() => rmSync(configHome, { recursive: true, force: true }))
 
 /** Runs an example as a user would (`node --import tsx examples/…`), collecting its output. */
 function run(script: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: new URL('../../', import.meta.url).pathname,
-    env: { ...process.env, ...env },
+    env: { ...process.env, XDG_CONFIG_HOME: configHome, ...env },
   })
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))

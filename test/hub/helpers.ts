@@ -103,11 +103,27 @@ export async function rawClient(t: Test, url: string, options: { headers?: Recor
   }
 }
 
-/** A raw client that has said `connect` and got `connected`. */
+/** Agent keys the hubs of these tests handed out, by hub (its origin) and agent id, as a client keeps them. */
+const agentKeys = new Map<string, string>()
+const keyName = (hubUrl: string, agentId: string) => `${new URL(hubUrl).origin}\n${agentId}`
+
+/** The key a hub handed out to `agentId` in this test run (undefined before its first connect). */
+export function keyOf(hubUrl: string, agentId: string): string | undefined {
+  return agentKeys.get(keyName(hubUrl, agentId))
+}
+
+/** Keeps the key a `connected` frame handed out, as a client would. */
+export function keepKey(hubUrl: string, connected: Frame): void {
+  if (typeof connected.agent_key === 'string') agentKeys.set(keyName(hubUrl, connected.agent_id), connected.agent_key)
+}
+
+/** A raw client that has said `connect` (with the agent's key, once it has one) and got `connected`. */
 export async function agent(t: Test, hubUrl: string, agentId: string, extra: Record<string, unknown> = {}) {
   const client = await rawClient(t, hubUrl)
-  client.send({ type: 'connect', agent_id: agentId, ...extra })
+  const apiKey = keyOf(hubUrl, agentId)
+  client.send({ type: 'connect', agent_id: agentId, ...(apiKey !== undefined ? { api_key: apiKey } : {}), ...extra })
   const connected = await client.next({ type: 'connected' })
+  keepKey(hubUrl, connected)
   return Object.assign(client, { connected, agentId })
 }
 

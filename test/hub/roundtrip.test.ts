@@ -5,7 +5,7 @@ import { agent, http, hubServer, openChat } from './helpers.js'
 t.test('provider and consumer: request, accept, messages both ways, history, end', async (t) => {
   const { hubUrl } = await hubServer(t)
   const provider = await agent(t, hubUrl, 'weather-bot')
-  t.match(provider.connected, { type: 'connected', agent_id: 'weather-bot', client_id: String, resume_token: /^[0-9a-f]{48}$/ })
+  t.match(provider.connected, { type: 'connected', agent_id: 'weather-bot', client_id: String, agent_key: /^[0-9a-f]{64}$/, resumed: false })
   provider.send({ type: 'register', service_id: 'weather', name: 'Weather', description: 'forecasts' })
   t.same(await provider.next({ type: 'registered' }), { type: 'registered', service_id: 'weather' })
 

@@ -451,6 +451,39 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(await store.countAttempt('pair:192.0.2.2', 60_000, T0 + 61_000), { count: 1, resetAt: T0 + 121_000 })
   })
 
+  t.test('identities: registered once (of racing registrations one wins), read, touched forward, forgotten when idle', async (t) => {
+    const store = await open(t)
+    t.equal(await store.getIdentity('bank-bot'), null, 'unknown at first')
+    t.same(await store.registerIdentity('bank-bot', key('bank-bot'), T0), { ok: true })
+    t.same(await store.getIdentity('bank-bot'), { agentId: 'bank-bot', keyHash: key('bank-bot'), createdAt: T0, lastConnectedAt: T0 })
+    t.same(
+      await store.registerIdentity('bank-bot', key('stranger'), T0 + 5),
+      { ok: false, identity: { agentId: 'bank-bot', keyHash: key('bank-bot'), createdAt: T0, lastConnectedAt: T0 } },
+      'a second registration changes nothing and is told the holder',
+    )
+    const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => store.registerIdentity('alice-agent', key(`racer-${i}`), T0)))
+    const winners = racing.flatMap((outcome, i) => (outcome.ok ? [i] : []))
+    t.equal(winners.length, 1, 'exactly one racing registration wins')
+    const winnerKey = key(`racer-${winners[0]}`)
+    t.ok(racing.every((outcome) => outcome.ok || outcome.identity.keyHash === winnerKey), 'the losers are told the winner')
+    t.equal((await store.getIdentity('alice-agent'))?.keyHash, winnerKey)
+
+    await store.touchIdentities(['bank-bot', 'nobody-known'], T0 + 10_000)
+    t.equal((await store.getIdentity('bank-bot'))?.lastConnectedAt, T0 + 10_000)
+    t.equal(await store.getIdentity('nobody-known'), null, 'a touch creates nothing')
+    await store.touchIdentities(['bank-bot'], T0 + 5_000)
+    t.equal((await store.getIdentity('bank-bot'))?.lastConnectedAt, T0 + 10_000, 'a touch never moves it back')
+    await store.touchIdentities([], T0)
+
+    t.equal(await store.forgetIdleIdentities(T0), 0, 'idle since before T0: none (strictly older)')
+    t.equal(await store.forgetIdleIdentities(T0 + 1), 1, 'alice-agent, last connected at T0, goes')
+    t.equal(await store.getIdentity('alice-agent'), null)
+    t.ok(await store.getIdentity('bank-bot'), 'bank-bot, touched since, stays')
+    t.same(await store.registerIdentity('alice-agent', key('alice-agent'), T0 + 20_000), { ok: true }, 'a forgotten id may be registered afresh')
+    t.equal(await store.forgetIdleIdentities(T0 + 30_000), 2)
+    t.equal(await store.getIdentity('bank-bot'), null)
+  })
+
   t.test('watch: message, member_removed and ended events, and unwatch', async (t) => {
     const store = await open(t)
     const input = session()

@@ -9,8 +9,10 @@ export const CLOSE = {
   goingAway: 1001,
   /** The hub holds its maximum of connections: reconnect later. */
   tryAgainLater: 1013,
-  /** Another connection showed this agent's resume token and took its place: do not reconnect. */
+  /** Another connection showed this agent's key and took its place: do not reconnect. */
   replaced: 4001,
+  /** The `connect` showed no agent key, or a wrong one (4401: as HTTP's 401): do not reconnect with the same key. */
+  invalidApiKey: 4401,
   /** The socket said no `connect` within HUB_CONNECT_TIMEOUT_SECONDS of opening (4408: as HTTP's 408). */
   connectTimeout: 4408,
 } as const

@@ -36,8 +36,10 @@ const content = z.json().refine(
 export const clientFrames = {
   connect: z.object({
     agent_id: agentId,
-    api_key: z.string().optional(),
+    /** The agent's key (references/hub.md, "Identity"); needed by every connect but an id's first. */
+    api_key: z.string().max(512).optional(),
     client_type: z.string().max(64).optional(),
+    /** Read and ignored: older clients send it; the agent key now does what it did (take over a live connection). */
     resume_token: z.string().max(128).optional(),
     /** Extension: the last cursor the client holds per channel, so a reconnect loses nothing in flight. */
     cursors: z.record(z.string(), cursorSchema).optional(),

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../../core/clock.js'
 import { checkAgentId } from '../../core/agents.js'
 import { isNexusError, nexusError } from '../../core/errors.js'
+import type { Identities } from '../../core/identities.js'
 import type { SessionService } from '../../core/sessions.js'
 import type { ChannelDirectory } from './channels.js'
 import { CLOSE, type Connection } from './connection.js'
@@ -14,6 +15,8 @@ import type { Services } from './services.js'
 /** What the handlers work with: the core's sessions and the hub's own state. */
 export interface HubContext {
   sessions: SessionService
+  /** Who may wear an agent id: the key check of every `connect`. */
+  identities: Identities
   registry: Registry
   channels: ChannelDirectory
   services: Services
@@ -79,15 +82,17 @@ export async function handleFrame(ctx: HubContext, connection: Connection, frame
   }
 }
 
-function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'connect'>): void {
+async function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'connect'>): Promise<void> {
   if (connection.agentId !== undefined) {
     if (connection.agentId !== frame.agent_id) throw nexusError('invalid_request', `This connection already speaks for ${connection.agentId}.`)
-    const record = ctx.registry.ensure(connection.agentId)
-    connection.send({ type: 'connected', client_id: connection.clientId, agent_id: record.agentId, resume_token: record.resumeToken, resumed: false })
+    connection.send({ type: 'connected', client_id: connection.clientId, agent_id: connection.agentId, resumed: false })
     return
   }
-  checkAgentId(frame.agent_id, 'agent_id')
-  const { record, replaced } = ctx.registry.claim(connection, frame.agent_id, frame.resume_token)
+  // The key before anything else: a refused connect learns nothing of the id (online or not, its channels, its services).
+  const worn = await ctx.identities.wear(frame.agent_id, frame.api_key)
+  // The socket may have closed while the key was being checked: nothing to claim then.
+  if (!connection.open) return
+  const { record, replaced } = ctx.registry.claim(connection, frame.agent_id)
   if (replaced) {
     ctx.delivery.detach(replaced)
     replaced.close(CLOSE.replaced, 'another connection took over this agent id')
@@ -98,8 +103,8 @@ function connect(ctx: HubContext, connection: Connection, frame: FrameOf<'connec
     type: 'connected',
     client_id: connection.clientId,
     agent_id: record.agentId,
-    resume_token: record.resumeToken,
-    resumed: record.matches(frame.resume_token),
+    ...(worn.agentKey !== undefined ? { agent_key: worn.agentKey } : {}),
+    resumed: replaced !== undefined,
   })
   // What waited for it: control frames first (an accept names the channel), then each channel from its cursor.
   for (const held of record.outbox.splice(0)) {

@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from 'ws'
 import type { Config } from '../../config.js'
 import type { Clock } from '../../core/clock.js'
 import { isNexusError, type NexusError, nexusError } from '../../core/errors.js'
+import type { Identities } from '../../core/identities.js'
 import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
 import type { AddressBudget } from '../../http/rate-limit.js'
 import type { SessionService } from '../../core/sessions.js'
@@ -42,8 +43,15 @@ function decodeText(data: RawData): string {
  */
 const WRITES: ReadonlySet<string> = new Set(['register', 'chat_request', 'chat_accept', 'chat_reject', 'chat_message', 'chat_end'])
 
-/** Channels nobody here watches are checked for expiry at most this often. */
+/** Channels nobody here watches are checked for expiry at most this often (and idle identities forgotten). */
 const SWEEP_MS = 60_000
+/**
+ * The identities this hub holds live are marked as used this often, so the identity TTL (a day
+ * at least) never forgets an id that is connected, provides a service or holds a channel here.
+ */
+const KEEP_ALIVE_MS = 60 * 60 * 1000
+/** Identities marked as used per store call. */
+const KEEP_ALIVE_BATCH = 1000
 
 /**
  * The chat hub: providers, consumers and channels over WebSocket (references/hub.md). A third
@@ -52,7 +60,8 @@ const SWEEP_MS = 60_000
  * same rules, cursors, expiry and redaction as the HTTP API.
  *
  * State (who is connected, services, requests, keys and cursors) lives in this process; the
- * store is shared, but live sockets are local.
+ * store is shared, but live sockets are local. Identities (who may wear an agent id) live in the
+ * store, through the core's Identities.
  */
 export class Hub {
   readonly #ctx: HubContext
@@ -62,9 +71,10 @@ export class Hub {
   readonly #clock: Clock
   readonly #ticker: NodeJS.Timeout
   #sweptAt: number
+  #keptAliveAt = -Infinity
   #closing = false
 
-  constructor(options: { sessions: SessionService; limits: HubLimits; log: FastifyBaseLogger; clock: Clock; budget: AddressBudget }) {
+  constructor(options: { sessions: SessionService; identities: Identities; limits: HubLimits; log: FastifyBaseLogger; clock: Clock; budget: AddressBudget }) {
     this.#limits = options.limits
     this.#budget = options.budget
     this.#clock = options.clock
@@ -80,6 +90,7 @@ export class Hub {
     })
     this.#ctx = {
       sessions: options.sessions,
+      identities: options.identities,
       registry,
       channels,
       services: new Services({ providerTtlMs: options.limits.serviceTtlSeconds * 1000 }),
@@ -134,14 +145,18 @@ export class Hub {
     socket.on('close', () => this.#onClose(connection))
 
     const url = new URL(request.url, 'http://hub')
-    const header = request.headers['x-agent-id']
-    const agentId = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('agent_id') ?? undefined
-    if (agentId !== undefined && agentId !== '') {
-      const tokenHeader = request.headers['x-resume-token']
-      const resumeToken = (typeof tokenHeader === 'string' ? tokenHeader : undefined) ?? url.searchParams.get('resume_token') ?? undefined
-      const echo: FrameEcho = { type: 'connect' }
-      connection.enqueue(() => this.#run(connection, { type: 'connect', agent_id: agentId, ...(resumeToken ? { resume_token: resumeToken } : {}) }, echo))
+    if (url.searchParams.has('api_key')) {
+      // Refused rather than used: a URL ends up in logs, and with it the key.
+      this.#sendError(connection, nexusError('invalid_request', 'The agent key is never read from the URL (it would end up in logs): send it as X-Api-Key or in connect {api_key}.'), { type: 'connect' })
+      return
     }
+    const agentId = header(request, 'x-agent-id') ?? url.searchParams.get('agent_id') ?? undefined
+    if (agentId === undefined || agentId === '') return
+    const apiKey = header(request, 'x-api-key')
+    const echo: FrameEcho = { type: 'connect' }
+    // Without X-Api-Key the key may still come in the first frame: a refusal then waits for it.
+    const quiet = apiKey === undefined
+    connection.enqueue(() => this.#run(connection, { type: 'connect', agent_id: agentId, ...(apiKey !== undefined ? { api_key: apiKey } : {}) }, echo, quiet))
   }
 
   /**
@@ -193,7 +208,12 @@ export class Hub {
     return nexusError('rate_limit_exceeded', `At most ${this.#limits.framesPerSecond} frames per second on one connection; slow down.`, { retryAfter: 1 })
   }
 
-  async #run(connection: Connection, frame: Parameters<typeof handleFrame>[2], echo: FrameEcho): Promise<void> {
+  /**
+   * Handles one frame. A connect refused for its key closes the socket (4401) once the error
+   * frame is sent, unless `quiet` (the upgrade named the id without a key): then nothing is said
+   * and the socket waits for its connect frame.
+   */
+  async #run(connection: Connection, frame: Parameters<typeof handleFrame>[2], echo: FrameEcho, quiet = false): Promise<void> {
     if (!connection.open) return
     try {
       // Spent in frame order, inside the queue: a frame over the budget is refused, and the ones after it wait their turn.
@@ -203,7 +223,10 @@ export class Hub {
       }
       await handleFrame(this.#ctx, connection, frame)
     } catch (err) {
+      const badKey = isNexusError(err) && err.code === 'invalid_api_key'
+      if (badKey && quiet) return
       this.#sendError(connection, err, echo)
+      if (badKey) connection.close(CLOSE.invalidApiKey, 'invalid agent key')
     }
     if (connection.agentId !== undefined && connection.connectDeadline !== undefined) {
       clearTimeout(connection.connectDeadline)
@@ -288,6 +311,28 @@ export class Hub {
     this.#sweptAt = now
     this.#ctx.services.sweep(now)
     void this.#sweepChannels()
+    void this.#sweepIdentities(now)
+  }
+
+  /**
+   * Marks what this hub holds live as used (hourly), then forgets identities idle past their TTL.
+   * Every instance does both: each keeps its own live ids fresh in the shared store.
+   */
+  async #sweepIdentities(now: number): Promise<void> {
+    try {
+      if (now - this.#keptAliveAt >= KEEP_ALIVE_MS) {
+        this.#keptAliveAt = now
+        const held = [...new Set([...this.#ctx.registry.agentIds(), ...this.#ctx.services.providers()])]
+        for (let i = 0; i < held.length && !this.#closing; i += KEEP_ALIVE_BATCH) {
+          await this.#ctx.identities.keepAlive(held.slice(i, i + KEEP_ALIVE_BATCH))
+        }
+      }
+      if (!this.#closing) await this.#ctx.identities.forgetIdle()
+    } catch (err) {
+      // A failed keep-alive is tried again at the next sweep, before anything is forgotten.
+      this.#keptAliveAt = -Infinity
+      this.#log.error({ err }, 'hub: identity sweep failed')
+    }
   }
 
   /** Channels whose members are all offline get no `ended` event; ask the core whether they still exist. */
@@ -302,4 +347,10 @@ export class Hub {
       }
     }
   }
+}
+
+/** A header given once, as a string (a repeated header is an array, and is ignored). */
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value : undefined
 }

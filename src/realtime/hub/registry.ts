@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { nexusError } from '../../core/errors.js'
-import { hashSessionKey, sameKeyHash } from '../../core/ids.js'
 import type { Connection } from './connection.js'
 import type { ServerFrame } from './frames.js'
 
@@ -19,12 +16,11 @@ const MAX_RECENT_SENDS = 256
 
 /**
  * Everything the hub knows of one agent, connected or not: the connection that holds its id,
- * its resume token, its channels (keys and cursors), the control frames waiting for it, and the
+ * its channels (keys and cursors), the control frames waiting for it, and the
  * sends it made recently. Per process: see references/hub.md, "One process".
  */
 export class AgentRecord {
   readonly agentId: string
-  readonly resumeToken = randomBytes(24).toString('hex')
   connection: Connection | undefined
   readonly channels = new Map<string, AgentChannel>()
   readonly outbox: ServerFrame[] = []
@@ -40,11 +36,6 @@ export class AgentRecord {
     if (this.recentSends.size > MAX_RECENT_SENDS) this.recentSends.delete(this.recentSends.keys().next().value!)
   }
 
-  /** Whether `token` is this agent's resume token (compared in constant time). */
-  matches(token: string | undefined): boolean {
-    return token !== undefined && sameKeyHash(hashSessionKey(token), hashSessionKey(this.resumeToken))
-  }
-
   get idle(): boolean {
     return this.connection === undefined && this.channels.size === 0 && this.outbox.length === 0
   }
@@ -52,7 +43,7 @@ export class AgentRecord {
 
 /**
  * Who is who: agent id → record, and which live connection holds each id. An id is held by
- * one connection at a time; another may take it only by showing the record's resume token.
+ * one connection at a time; a new one (whose key the core has checked) takes it over.
  */
 export class Registry {
   readonly #agents = new Map<string, AgentRecord>()
@@ -96,21 +87,20 @@ export class Registry {
   }
 
   /**
-   * Gives `agentId` to `connection`. Refused with `agent_id_taken` while another live connection
-   * holds it, unless `resumeToken` is that agent's: then the other is returned, to be closed.
+   * Gives `agentId` to `connection`, which has shown the agent's key: another live connection
+   * holding it is returned, to be closed.
    */
-  claim(connection: Connection, agentId: string, resumeToken: string | undefined): { record: AgentRecord; replaced?: Connection } {
+  claim(connection: Connection, agentId: string): { record: AgentRecord; replaced?: Connection } {
     const record = this.ensure(agentId)
     const holder = record.connection
-    if (holder && holder !== connection && holder.open) {
-      if (!record.matches(resumeToken)) {
-        throw nexusError('agent_id_taken', 'Another live connection holds this agent id; show its resume_token to take over.')
-      }
-      record.connection = connection
-      return { record, replaced: holder }
-    }
     record.connection = connection
+    if (holder && holder !== connection && holder.open) return { record, replaced: holder }
     return { record }
+  }
+
+  /** Every agent id the hub holds something for: connected, holding channels, or with frames waiting. */
+  agentIds(): IterableIterator<string> {
+    return this.#agents.keys()
   }
 
   /** Forgets a closed connection; its agent goes offline unless another connection took it over. */

@@ -40,6 +40,11 @@ export class Services {
     this.#ttlMs = options.providerTtlMs
   }
 
+  /** Every agent that provides a service or has requests waiting: ids the hub holds live. */
+  providers(): IterableIterator<string> {
+    return new Set([...this.#byProvider.keys(), ...this.#requests.keys()]).values()
+  }
+
   /** Services held, and providers with requests waiting: what a sweep should bring down. */
   get size(): { services: number; waiting: number } {
     return { services: this.#services.size, waiting: this.#requests.size }

@@ -483,6 +483,53 @@ if v[1] and tonumber(v[2]) > now and tonumber(v[1]) > 0 then redis.call('HINCRBY
 return 1
 `
 
+/**
+ * Hub identities, every one under the hash tag {identities} so a script touches one slot:
+ * K (hash agentId → keyHash), C (hash agentId → createdAt), S (sorted set agentId by lastConnectedAt).
+ */
+const IDENTITY_PRELUDE = `
+local K, C, S = KEYS[1], KEYS[2], KEYS[3]
+`
+
+/** Creates the identity unless held. ARGV: agentId, keyHash, now. Answers {1} or {0, keyHash, createdAt, lastConnectedAt}. */
+const registerIdentity = `
+local held = redis.call('HGET', K, ARGV[1])
+if held then
+  return {0, held, redis.call('HGET', C, ARGV[1]) or '0', redis.call('ZSCORE', S, ARGV[1]) or '0'}
+end
+redis.call('HSET', K, ARGV[1], ARGV[2])
+redis.call('HSET', C, ARGV[1], ARGV[3])
+redis.call('ZADD', S, ARGV[3], ARGV[1])
+return {1}
+`
+
+/** ARGV: agentId. Answers {} or {keyHash, createdAt, lastConnectedAt}. */
+const getIdentity = `
+local held = redis.call('HGET', K, ARGV[1])
+if not held then return {} end
+return {held, redis.call('HGET', C, ARGV[1]) or '0', redis.call('ZSCORE', S, ARGV[1]) or '0'}
+`
+
+/** Moves lastConnectedAt forward for ids held. ARGV: now, then the agent ids. */
+const touchIdentities = `
+for i = 2, #ARGV do
+  local seen = redis.call('ZSCORE', S, ARGV[i])
+  if seen and tonumber(seen) < tonumber(ARGV[1]) then redis.call('ZADD', S, ARGV[1], ARGV[i]) end
+end
+return 1
+`
+
+/** Forgets up to a batch of identities idle since before ARGV[1]. ARGV: idleBefore, batch. Answers how many went. */
+const forgetIdentities = `
+local ids = redis.call('ZRANGEBYSCORE', S, '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('ZREM', S, id)
+  redis.call('HDEL', K, id)
+  redis.call('HDEL', C, id)
+end
+return #ids
+`
+
 export interface Script {
   name: string
   lua: string
@@ -516,4 +563,8 @@ export const scripts = {
   stats: script('stats', GLOBAL_PRELUDE, stats, 6),
   countAttempt: script('countAttempt', ATTEMPT_PRELUDE, countAttempt, 1),
   uncountAttempt: script('uncountAttempt', ATTEMPT_PRELUDE, uncountAttempt, 1),
+  registerIdentity: script('registerIdentity', IDENTITY_PRELUDE, registerIdentity, 3),
+  getIdentity: script('getIdentity', IDENTITY_PRELUDE, getIdentity, 3),
+  touchIdentities: script('touchIdentities', IDENTITY_PRELUDE, touchIdentities, 3),
+  forgetIdentities: script('forgetIdentities', IDENTITY_PRELUDE, forgetIdentities, 3),
 } as const satisfies Record<string, Script>

@@ -119,6 +119,20 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN ended_at INTEGER;
     `,
   },
+  {
+    version: 3,
+    summary: 'hub identities',
+    sql: `
+      -- Who may wear an agent id on the hub: the digest of its agent key, never the key.
+      CREATE TABLE hub_identities (
+        agent_id TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_connected_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX hub_identities_by_last_connected ON hub_identities (last_connected_at);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -36,6 +36,13 @@ export interface MemberRow {
   last_seen_at: number
 }
 
+export interface IdentityRow {
+  agent_id: string
+  key_hash: string
+  created_at: number
+  last_connected_at: number
+}
+
 export interface MessageRow {
   cursor: number
   id: string
@@ -139,6 +146,18 @@ export function prepareStatements(db: Database) {
     ),
     forgetAttempts: s<[number, number]>(
       'DELETE FROM attempts WHERE key IN (SELECT key FROM attempts WHERE resets_at <= ? LIMIT ?)',
+    ),
+
+    identity: s<[string], IdentityRow>('SELECT * FROM hub_identities WHERE agent_id = ?'),
+    /** Parameters: agent id, key hash, now, now. Changes nothing when the id is held. */
+    insertIdentity: s<[string, string, number, number]>(
+      'INSERT INTO hub_identities (agent_id, key_hash, created_at, last_connected_at) VALUES (?, ?, ?, ?) ON CONFLICT (agent_id) DO NOTHING',
+    ),
+    /** Parameters: now, agent id, now again. */
+    touchIdentity: s<[number, string, number]>('UPDATE hub_identities SET last_connected_at = ? WHERE agent_id = ? AND last_connected_at < ?'),
+    /** Parameters: idle before, batch size. */
+    forgetIdentities: s<[number, number]>(
+      'DELETE FROM hub_identities WHERE agent_id IN (SELECT agent_id FROM hub_identities WHERE last_connected_at < ? LIMIT ?)',
     ),
 
     expired: s<[number, number], SessionRow>('SELECT * FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?'),

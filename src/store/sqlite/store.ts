@@ -7,6 +7,7 @@ import type {
   CreateCodeOutcome,
   CreateOutcome,
   EndOutcome,
+  IdentityRecord,
   JoinOutcome,
   JsonValue,
   LeaveOutcome,
@@ -17,6 +18,7 @@ import type {
   PairingCodeRecord,
   ReadOutcome,
   ReadRequest,
+  RegisterIdentityOutcome,
   RenewOutcome,
   SessionEvent,
   SessionRecord,
@@ -29,7 +31,7 @@ import type {
 } from '../store.js'
 import { type OpenedFile, openStoreFile, type Synchronous } from './open.js'
 import { isOutage, unavailable } from './outage.js'
-import { type CodeRow, type MessageRow, prepareStatements, type SessionRow, type Statements } from './statements.js'
+import { type CodeRow, type IdentityRow, type MessageRow, prepareStatements, type SessionRow, type Statements } from './statements.js'
 
 export interface SqliteStoreOptions extends StoreLimits {
   /** The directory holding nexus.db (DATA_DIR); created when missing. */
@@ -62,6 +64,8 @@ const DEFAULT_CHECKPOINT_PAGES = 1000
 const SWEEP_CHECKPOINT_PAGES = 100
 /** Messages read per step of a page with a byte budget: a budget of a few never reads a thousand large ones. */
 const PAGE_SLICE = 64
+/** Idle hub identities forgotten per statement. */
+const SWEEP_IDENTITY_BATCH = 500
 /** How often pending lastSeenAt times are written to the file. */
 const SEEN_WRITE_INTERVAL_MS = 1000
 /** Disk trouble is logged again after this long, not once per failing request. */
@@ -437,6 +441,42 @@ export class SqliteStore implements SessionStore {
     )
   }
 
+  async registerIdentity(agentId: string, keyHash: string, now: number): Promise<RegisterIdentityOutcome> {
+    return this.#guard(() =>
+      this.#atomically((): RegisterIdentityOutcome => {
+        if (this.#q.insertIdentity.run(agentId, keyHash, now, now).changes === 1) return { ok: true }
+        return { ok: false, identity: identityRecord(this.#q.identity.get(agentId)!) }
+      }),
+    )
+  }
+
+  async getIdentity(agentId: string): Promise<IdentityRecord | null> {
+    return this.#guard(() => {
+      const row = this.#q.identity.get(agentId)
+      return row ? identityRecord(row) : null
+    })
+  }
+
+  async touchIdentities(agentIds: string[], now: number): Promise<void> {
+    if (agentIds.length === 0) return
+    this.#guard(() =>
+      this.#atomically(() => {
+        for (const agentId of agentIds) this.#q.touchIdentity.run(now, agentId, now)
+      }),
+    )
+  }
+
+  /** In batches, each its own transaction, so a long list never holds the file for long. */
+  async forgetIdleIdentities(idleBefore: number): Promise<number> {
+    let forgotten = 0
+    for (;;) {
+      const changes = this.#guard(() => this.#q.forgetIdentities.run(idleBefore, SWEEP_IDENTITY_BATCH).changes)
+      forgotten += changes
+      if (changes < SWEEP_IDENTITY_BATCH) return forgotten
+      await yieldToRequests()
+    }
+  }
+
   /** Sweeps run one after another: a second asked for while one runs waits for it, then runs. */
   sweep(now: number): Promise<number> {
     const run = this.#sweeping.catch(() => 0).then(() => this.#sweepNow(now))
@@ -711,6 +751,10 @@ function sessionRecord(row: SessionRow): SessionRecord {
       ? null
       : { by: row.ended_by!, reason: row.ended_reason!, cursor: row.ended_cursor, at: row.ended_at! },
   }
+}
+
+function identityRecord(row: IdentityRow): IdentityRecord {
+  return { agentId: row.agent_id, keyHash: row.key_hash, createdAt: row.created_at, lastConnectedAt: row.last_connected_at }
 }
 
 function seenKey(seq: number, agentId: string): string {
