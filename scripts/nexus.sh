@@ -17,8 +17,11 @@
 #   daemons/<SID>.json            the record of a running poll-daemon / heartbeat
 #   cache/                        /health answers (a few minutes per server), the dependency check
 #
-# Layout: settings, output, the one HTTP function, state, server choice, argument parsing, one
-# cmd_* function per command, one dispatch in main. Sourcing the file runs nothing.
+# Layout, by what each part does: settings and the shapes of inputs (the cursor rule among them),
+# output, JSON (the one reader of replies), HTTP and its failures (the one curl call, the retry
+# rule), state files, server choice, argument parsing, then one cmd_* function per command
+# (sessions and messages; local sessions and setup; the poll loops) and one dispatch in main.
+# Sourcing the file runs nothing.
 
 # The jq programs are single-quoted on purpose: their $names are jq variables, not the shell's.
 # shellcheck disable=SC2016
@@ -194,8 +197,19 @@ curl_reason() {
   esac
 }
 
+# curl_once METHOD PATH [BODY | -]: the request itself, with http's options and headers.
+curl_once() {
+  if (($# < 3)); then
+    curl "${opts[@]}" "$SERVER$2" 3<<<"$headers" </dev/null
+  elif [[ $3 == - ]]; then
+    curl "${opts[@]}" "$SERVER$2" 3<<<"$headers"
+  else
+    curl "${opts[@]}" "$SERVER$2" 3<<<"$headers" <<<"$3"
+  fi
+}
+
 http() {
-  local method=$1 path=$2 out rc=0 head headers=$'Accept: application/json' curl_exit
+  local method=$1 out rc=0 head headers=$'Accept: application/json' curl_exit status type
   local -a fields opts=(--silent --globoff --include --proto '=http,https' --request "$method"
     --max-time "${HTTP_TIME:-$NEXUS_HTTP_TIMEOUT}" --connect-timeout "$NEXUS_HTTP_TIMEOUT"
     --user-agent "nexus.sh/$NEXUS_CLIENT_VERSION" --header @/dev/fd/3
@@ -204,12 +218,21 @@ http() {
   [[ -z $REQ_HEADERS ]] || headers+=$'\n'$REQ_HEADERS
   (($# < 3)) || opts+=(--header 'Content-Type: application/json' --data-binary @-)
   announce_server
-  if (($# < 3)); then
-    out=$(curl "${opts[@]}" "$SERVER$path" 3<<<"$headers" </dev/null | jq "${reader[@]}") || rc=$?
-  elif [[ $3 == - ]]; then
-    out=$(curl "${opts[@]}" "$SERVER$path" 3<<<"$headers" | jq "${reader[@]}") || rc=$?
+  if [[ -n ${HTTP_READ:-} ]]; then
+    out=$(curl_once "$@" | jq "${reader[@]}") || rc=$?
   else
-    out=$(curl "${opts[@]}" "$SERVER$path" 3<<<"$headers" <<<"$3" | jq "${reader[@]}") || rc=$?
+    # A caller that takes nothing from a success (send, status, ...) prints the body as it came:
+    # jq reads such a reply only when it is not one (an error, a page that is not JSON).
+    out=$(curl_once "$@") || rc=$?
+    # curl's own --write-out line, then the header blocks: HTTP framing, not JSON.
+    read -r curl_exit status type <<<"${out##*$'\n'}" || true
+    if [[ $curl_exit == 0 && $status == 2?? && ${type,,} == *json* ]]; then
+      HTTP_BODY=${out%$'\n'*}
+      while [[ $HTTP_BODY == HTTP/*$'\r\n\r\n'* ]]; do HTTP_BODY=${HTTP_BODY#*$'\r\n\r\n'}; done
+      HTTP_STATUS=$status HTTP_CODE='' HTTP_RETRY_AFTER='' HTTP_FIELDS=()
+      return 0
+    fi
+    [[ -z $out ]] || out=$(printf '%s' "$out" | jq "${reader[@]}") || rc=$?
   fi
   head=${out%%$'\n'*}
   HTTP_BODY=${out#*$'\n'}
@@ -884,158 +907,8 @@ cmd_renew() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Poll loops: poll-daemon (for --ttl seconds of run time) and heartbeat (until a signal). Each
-# batch with messages is printed as one JSON line. A failure the retry rule (retryable) lets a
-# GET repeat (no reply, 429, 5xx) is retried after Retry-After when the reply has it, else after
-# 1, 2, 4... intervals, at most NEXUS_RETRY_MAX seconds apart; any other failure (session gone,
-# not a member, a page that is not JSON) prints its error and exits 1. SIGINT / SIGTERM stop the
-# loop after the request in flight: exit 0. While it runs, daemons/<SID>.json says so.
-
-run_loop() {
-  local kind=$1 interval=$2 runtime=$3 now until=0 delay failures=0 wait_ms long_poll=false hold
-  now_ms now
-  ((runtime == 0)) || until=$((now + runtime * 1000))
-
-  write_daemon_record "$kind" "$interval" "$((until / 1000))"
-  trap 'LOOP_STOP=1; [[ -z $SLEEP_PID ]] || kill "$SLEEP_PID" 2>/dev/null || true' INT TERM
-  if ((runtime == 0)); then
-    note "$kind: polling $SID every ${interval}s until stopped (Ctrl-C, or kill $$)"
-  else
-    note "$kind: polling $SID every ${interval}s for ${runtime}s (stop it with Ctrl-C, or kill $$)"
-  fi
-  while ((LOOP_STOP == 0)); do
-    wait_ms=$((interval * 1000))
-    # On a server that long-polls, each poll is held until a message arrives (or the interval
-    # runs out), so a message reaches the loop within milliseconds; the hold paces the loop.
-    # Asked again each round until the server answers (it may be down when the loop starts).
-    if [[ $long_poll == false ]] && server_long_polls; then long_poll=true; fi
-    if [[ $long_poll == true ]]; then
-      hold=$((interval < 60 ? interval : 60))
-      if ((until > 0)); then
-        now_ms now
-        ((hold * 1000 <= until - now)) || hold=$(((until - now) / 1000))
-      fi
-      if ((hold >= 1)); then OPT_WAIT=$hold; else unset OPT_WAIT; fi
-    fi
-    if poll_once "$SID"; then
-      failures=0
-      [[ ! -v OPT_WAIT ]] || wait_ms=0
-      if ((POLL_COUNT > 0)) || [[ $POLL_GAP == true ]]; then
-        # One line per page: another server may indent its JSON.
-        if [[ $HTTP_BODY == *$'\n'* ]]; then emit "$(jq -c . <<<"$HTTP_BODY")"; else emit "$HTTP_BODY"; fi
-      fi
-      [[ $POLL_MORE != true ]] || wait_ms=0
-    elif retryable GET; then
-      failures=$((failures + 1))
-      retry_delay wait_ms "$failures" "$interval"
-      if ((wait_ms % 1000 == 0)); then delay=$((wait_ms / 1000)); else printf -v delay '%d.%03d' "$((wait_ms / 1000))" "$((wait_ms % 1000))"; fi
-      note "$kind: poll failed ($(jq -r '.error // "error"' <<<"$HTTP_ERROR" 2>/dev/null || echo error)); retrying in ${delay}s"
-    else
-      fail "$HTTP_ERROR"
-    fi
-    ((LOOP_STOP == 0)) || break
-    if ((until > 0)); then
-      now_ms now
-      ((now < until)) || break
-      ((wait_ms <= until - now)) || wait_ms=$((until - now))
-    fi
-    ((wait_ms > 0)) || continue
-    printf -v delay '%d.%03d' "$((wait_ms / 1000))" "$((wait_ms % 1000))"
-    sleep "$delay" &
-    SLEEP_PID=$!
-    wait "$SLEEP_PID" 2>/dev/null || true
-    SLEEP_PID=
-  done
-  exit 0
-}
-
-write_daemon_record() {
-  local started record
-  now_iso started
-  ensure_dir "$STATE_DIR/daemons"
-  DAEMON_RECORD=$STATE_DIR/daemons/$SID.json
-  record=$(jq -nc --arg sid "$SID" --arg kind "$1" --argjson pid "$$" --argjson interval "$2" \
-    --arg started "$started" --argjson until "$3" --arg server "$SERVER" --arg agent "$AGENT" \
-    '{sessionId: $sid, kind: $kind, pid: $pid, interval: $interval, startedAt: $started,
-      until: (if $until > 0 then ($until | todate) else null end), server: $server, agentId: $agent}')
-  write_atomic "$DAEMON_RECORD" "$record"
-}
-
-# daemon_running PID KIND: is that process still the loop its record describes?
-daemon_running() {
-  local part
-  kill -0 "$1" 2>/dev/null || return 1
-  [[ -r /proc/$1/cmdline ]] || return 0
-  local -a parts=()
-  mapfile -d '' parts </proc/"$1"/cmdline 2>/dev/null || return 0
-  for part in "${parts[@]}"; do [[ $part != "$2" ]] || return 0; done
-  return 1
-}
-
-loop_prelude() { # loop_prelude USAGE: the session, its server and identity; refuse a second loop
-  args_between 1 1 "$1"
-  resolve_sid "${ARGS[0]}"
-  pick_server "$SID"
-  load_identity "$SID" required
-  local f=$STATE_DIR/daemons/$SID.json pid kind
-  if [[ -f $f ]] && read -r pid kind < <(jq -r '"\(.pid) \(.kind)"' "$f" 2>/dev/null) &&
-    [[ $pid =~ ^[0-9]+$ ]] && daemon_running "$pid" "$kind"; then
-    emit "$(jq -nc --arg sid "$SID" --argjson pid "$pid" --arg kind "$kind" \
-      '{error: "a poll loop already runs for this session", sessionId: $sid, pid: $pid, kind: $kind}')"
-    exit 1
-  fi
-}
-
-cmd_poll_daemon() {
-  loop_prelude "poll-daemon <SID> [--interval N] [--ttl N] [--yes]"
-  local interval=${OPT_INTERVAL:-10} runtime=${OPT_TTL:-3600} answer=
-  ((interval > 0)) || die "invalid --interval: 0" "poll at most once a second"
-  ((runtime > 0)) || die "invalid --ttl: 0" "poll-daemon runs for --ttl seconds; heartbeat runs until stopped"
-  if [[ -t 0 && ! -v OPT_YES ]]; then
-    read -r -p "Poll $SID every ${interval}s for ${runtime}s in the foreground, printing each batch? [y/N] " answer || true
-    [[ $answer == [yY]* ]] || die "cancelled"
-  fi
-  run_loop poll-daemon "$interval" "$runtime"
-}
-
-cmd_heartbeat() {
-  loop_prelude "heartbeat <SID> [--interval N]"
-  local interval=${OPT_INTERVAL:-30}
-  ((interval > 0)) || die "invalid --interval: 0" "poll at most once a second"
-  run_loop heartbeat "$interval" 0
-}
-
-cmd_poll_status() {
-  args_between 0 0 "poll-status"
-  local f pid kind record running sid dir cursor polled
-  local -a lines=()
-  for f in "$STATE_DIR"/daemons/*.json; do
-    [[ -f $f ]] || continue
-    read -r pid kind record < <(jq -r 'select(type == "object") | "\(.pid) \(.kind) \(tojson)"' "$f" 2>/dev/null) || continue
-    running=false
-    if [[ $pid =~ ^[0-9]+$ ]] && daemon_running "$pid" "$kind"; then running=true; fi
-    lines+=("D"$'\t'"$record"$'\t'"$running")
-  done
-  local_sessions
-  for sid in "${LOCAL_SIDS[@]}"; do
-    session_dir dir "$sid"
-    cursor='' polled=''
-    [[ ! -f $dir/cursor ]] || { IFS= read -r cursor <"$dir/cursor"; } 2>/dev/null || true
-    [[ ! -f $dir/last_poll ]] || { IFS= read -r polled <"$dir/last_poll"; } 2>/dev/null || true
-    is_cursor "$cursor" || cursor=
-    lines+=("S"$'\t'"$sid"$'\t'"$cursor"$'\t'"$polled")
-  done
-  aliases_file
-  emit "$(printf '%s\n' "${lines[@]}" | jq -Rnc --slurpfile aliases "$ALIASES_FILE" "$JQ_NAMES"'
-    | [inputs | select(. != "") | split("\t")] as $rows
-    | ($rows | map(select(.[0] == "S") | {sessionId: .[1], alias: ($names[.[1]] // null),
-        cursor: (if .[2] == "" then null else .[2] end), lastPolledAt: (if .[3] == "" then null else .[3] end)})) as $sessions
-    | ($sessions | map({key: .sessionId, value: .lastPolledAt}) | from_entries) as $polled
-    | ($rows | map(select(.[0] == "D") | (.[1] | fromjson) + {running: (.[2] == "true")})) as $daemons
-    | {daemons: [$daemons[] | . + {alias: ($names[.sessionId] // null), lastPolledAt: ($polled[.sessionId] // null)}],
-       sessions: [$sessions[] | .sessionId as $s
-         | . + {loop: ([$daemons[] | select(.sessionId == $s and .running) | .kind][0] // null)}]}')"
-}
+# Local sessions and setup: aliases, the listing and probing of every local session, the default
+# server, bindings, and the doctor.
 
 cmd_alias() {
   args_between 2 2 "alias <SID> <NAME>"
@@ -1295,6 +1168,160 @@ cmd_doctor() {
   [[ ${report%%$'\t'*} == true ]] || exit 1
 }
 
+# ---------------------------------------------------------------------------------------------
+# Poll loops: poll-daemon (for --ttl seconds of run time) and heartbeat (until a signal). Each
+# batch with messages is printed as one JSON line. A failure the retry rule (retryable) lets a
+# GET repeat (no reply, 429, 5xx) is retried after Retry-After when the reply has it, else after
+# 1, 2, 4... intervals, at most NEXUS_RETRY_MAX seconds apart; any other failure (session gone,
+# not a member, a page that is not JSON) prints its error and exits 1. SIGINT / SIGTERM stop the
+# loop after the request in flight: exit 0. While it runs, daemons/<SID>.json says so.
+
+run_loop() {
+  local kind=$1 interval=$2 runtime=$3 now until=0 delay failures=0 wait_ms long_poll=false hold
+  now_ms now
+  ((runtime == 0)) || until=$((now + runtime * 1000))
+
+  write_daemon_record "$kind" "$interval" "$((until / 1000))"
+  trap 'LOOP_STOP=1; [[ -z $SLEEP_PID ]] || kill "$SLEEP_PID" 2>/dev/null || true' INT TERM
+  if ((runtime == 0)); then
+    note "$kind: polling $SID every ${interval}s until stopped (Ctrl-C, or kill $$)"
+  else
+    note "$kind: polling $SID every ${interval}s for ${runtime}s (stop it with Ctrl-C, or kill $$)"
+  fi
+  while ((LOOP_STOP == 0)); do
+    wait_ms=$((interval * 1000))
+    # On a server that long-polls, each poll is held until a message arrives (or the interval
+    # runs out), so a message reaches the loop within milliseconds; the hold paces the loop.
+    # Asked again each round until the server answers (it may be down when the loop starts).
+    if [[ $long_poll == false ]] && server_long_polls; then long_poll=true; fi
+    if [[ $long_poll == true ]]; then
+      hold=$((interval < 60 ? interval : 60))
+      if ((until > 0)); then
+        now_ms now
+        ((hold * 1000 <= until - now)) || hold=$(((until - now) / 1000))
+      fi
+      if ((hold >= 1)); then OPT_WAIT=$hold; else unset OPT_WAIT; fi
+    fi
+    if poll_once "$SID"; then
+      failures=0
+      [[ ! -v OPT_WAIT ]] || wait_ms=0
+      if ((POLL_COUNT > 0)) || [[ $POLL_GAP == true ]]; then
+        # One line per page: another server may indent its JSON.
+        if [[ $HTTP_BODY == *$'\n'* ]]; then emit "$(jq -c . <<<"$HTTP_BODY")"; else emit "$HTTP_BODY"; fi
+      fi
+      [[ $POLL_MORE != true ]] || wait_ms=0
+    elif retryable GET; then
+      failures=$((failures + 1))
+      retry_delay wait_ms "$failures" "$interval"
+      if ((wait_ms % 1000 == 0)); then delay=$((wait_ms / 1000)); else printf -v delay '%d.%03d' "$((wait_ms / 1000))" "$((wait_ms % 1000))"; fi
+      note "$kind: poll failed ($(jq -r '.error // "error"' <<<"$HTTP_ERROR" 2>/dev/null || echo error)); retrying in ${delay}s"
+    else
+      fail "$HTTP_ERROR"
+    fi
+    ((LOOP_STOP == 0)) || break
+    if ((until > 0)); then
+      now_ms now
+      ((now < until)) || break
+      ((wait_ms <= until - now)) || wait_ms=$((until - now))
+    fi
+    ((wait_ms > 0)) || continue
+    printf -v delay '%d.%03d' "$((wait_ms / 1000))" "$((wait_ms % 1000))"
+    sleep "$delay" &
+    SLEEP_PID=$!
+    wait "$SLEEP_PID" 2>/dev/null || true
+    SLEEP_PID=
+  done
+  exit 0
+}
+
+write_daemon_record() {
+  local started record
+  now_iso started
+  ensure_dir "$STATE_DIR/daemons"
+  DAEMON_RECORD=$STATE_DIR/daemons/$SID.json
+  record=$(jq -nc --arg sid "$SID" --arg kind "$1" --argjson pid "$$" --argjson interval "$2" \
+    --arg started "$started" --argjson until "$3" --arg server "$SERVER" --arg agent "$AGENT" \
+    '{sessionId: $sid, kind: $kind, pid: $pid, interval: $interval, startedAt: $started,
+      until: (if $until > 0 then ($until | todate) else null end), server: $server, agentId: $agent}')
+  write_atomic "$DAEMON_RECORD" "$record"
+}
+
+# daemon_running PID KIND: is that process still the loop its record describes?
+daemon_running() {
+  local part
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ -r /proc/$1/cmdline ]] || return 0
+  local -a parts=()
+  mapfile -d '' parts </proc/"$1"/cmdline 2>/dev/null || return 0
+  for part in "${parts[@]}"; do [[ $part != "$2" ]] || return 0; done
+  return 1
+}
+
+loop_prelude() { # loop_prelude USAGE: the session, its server and identity; refuse a second loop
+  args_between 1 1 "$1"
+  resolve_sid "${ARGS[0]}"
+  pick_server "$SID"
+  load_identity "$SID" required
+  local f=$STATE_DIR/daemons/$SID.json pid kind
+  if [[ -f $f ]] && read -r pid kind < <(jq -r '"\(.pid) \(.kind)"' "$f" 2>/dev/null) &&
+    [[ $pid =~ ^[0-9]+$ ]] && daemon_running "$pid" "$kind"; then
+    emit "$(jq -nc --arg sid "$SID" --argjson pid "$pid" --arg kind "$kind" \
+      '{error: "a poll loop already runs for this session", sessionId: $sid, pid: $pid, kind: $kind}')"
+    exit 1
+  fi
+}
+
+cmd_poll_daemon() {
+  loop_prelude "poll-daemon <SID> [--interval N] [--ttl N] [--yes]"
+  local interval=${OPT_INTERVAL:-10} runtime=${OPT_TTL:-3600} answer=
+  ((interval > 0)) || die "invalid --interval: 0" "poll at most once a second"
+  ((runtime > 0)) || die "invalid --ttl: 0" "poll-daemon runs for --ttl seconds; heartbeat runs until stopped"
+  if [[ -t 0 && ! -v OPT_YES ]]; then
+    read -r -p "Poll $SID every ${interval}s for ${runtime}s in the foreground, printing each batch? [y/N] " answer || true
+    [[ $answer == [yY]* ]] || die "cancelled"
+  fi
+  run_loop poll-daemon "$interval" "$runtime"
+}
+
+cmd_heartbeat() {
+  loop_prelude "heartbeat <SID> [--interval N]"
+  local interval=${OPT_INTERVAL:-30}
+  ((interval > 0)) || die "invalid --interval: 0" "poll at most once a second"
+  run_loop heartbeat "$interval" 0
+}
+
+cmd_poll_status() {
+  args_between 0 0 "poll-status"
+  local f pid kind record running sid dir cursor polled
+  local -a lines=()
+  for f in "$STATE_DIR"/daemons/*.json; do
+    [[ -f $f ]] || continue
+    read -r pid kind record < <(jq -r 'select(type == "object") | "\(.pid) \(.kind) \(tojson)"' "$f" 2>/dev/null) || continue
+    running=false
+    if [[ $pid =~ ^[0-9]+$ ]] && daemon_running "$pid" "$kind"; then running=true; fi
+    lines+=("D"$'\t'"$record"$'\t'"$running")
+  done
+  local_sessions
+  for sid in "${LOCAL_SIDS[@]}"; do
+    session_dir dir "$sid"
+    cursor='' polled=''
+    [[ ! -f $dir/cursor ]] || { IFS= read -r cursor <"$dir/cursor"; } 2>/dev/null || true
+    [[ ! -f $dir/last_poll ]] || { IFS= read -r polled <"$dir/last_poll"; } 2>/dev/null || true
+    is_cursor "$cursor" || cursor=
+    lines+=("S"$'\t'"$sid"$'\t'"$cursor"$'\t'"$polled")
+  done
+  aliases_file
+  emit "$(printf '%s\n' "${lines[@]}" | jq -Rnc --slurpfile aliases "$ALIASES_FILE" "$JQ_NAMES"'
+    | [inputs | select(. != "") | split("\t")] as $rows
+    | ($rows | map(select(.[0] == "S") | {sessionId: .[1], alias: ($names[.[1]] // null),
+        cursor: (if .[2] == "" then null else .[2] end), lastPolledAt: (if .[3] == "" then null else .[3] end)})) as $sessions
+    | ($sessions | map({key: .sessionId, value: .lastPolledAt}) | from_entries) as $polled
+    | ($rows | map(select(.[0] == "D") | (.[1] | fromjson) + {running: (.[2] == "true")})) as $daemons
+    | {daemons: [$daemons[] | . + {alias: ($names[.sessionId] // null), lastPolledAt: ($polled[.sessionId] // null)}],
+       sessions: [$sessions[] | .sessionId as $s
+         | . + {loop: ([$daemons[] | select(.sessionId == $s and .running) | .kind][0] // null)}]}')"
+}
+
 usage() {
   cat >&2 <<EOF
 nexus.sh $NEXUS_CLIENT_VERSION: the Nexus messaging client. JSON on stdout, everything else on stderr.
@@ -1331,7 +1358,8 @@ Setup
 Flags anywhere on the line: --url URL --agent-id ID --ttl N --after C --greeting T --interval N
   --max-agents N --creator-agent-id ID --members. Server: --url > NEXUS_URL > config.json >
   $NEXUS_DEFAULT_URL; a session goes to the server it was joined on.
-Environment: NEXUS_URL, NEXUS_HTTP_TIMEOUT (10 s), NEXUS_STATUS_TIMEOUT (3 s), XDG_CONFIG_HOME.
+Environment: NEXUS_URL, NEXUS_HTTP_TIMEOUT (10 s), NEXUS_STATUS_TIMEOUT (3 s),
+  NEXUS_RETRY_MAX (300 s, the longest wait before a loop retries), XDG_CONFIG_HOME.
 State: $STATE_DIR
 EOF
 }
@@ -1416,33 +1444,15 @@ main() {
   fi
   check_settings
   check_dependencies
-  case $CMD in
-    create) cmd_create ;;
-    status) cmd_status ;;
-    join) cmd_join ;;
-    leave) cmd_leave ;;
-    pair) cmd_pair ;;
-    claim) cmd_claim ;;
-    pair-status) cmd_pair_status ;;
-    send) cmd_send ;;
-    poll) cmd_poll ;;
-    renew) cmd_renew ;;
-    poll-daemon) cmd_poll_daemon ;;
-    heartbeat) cmd_heartbeat ;;
-    poll-status) cmd_poll_status ;;
-    alias) cmd_alias ;;
-    unalias) cmd_unalias ;;
-    ls) cmd_ls ;;
-    poll-all) cmd_poll_all ;;
-    config) cmd_config ;;
-    bind) cmd_bind ;;
-    doctor) cmd_doctor ;;
-    '')
-      usage
-      die "missing command" "run nexus.sh help"
-      ;;
-    *) die "unknown command: $CMD" "run nexus.sh help" ;;
-  esac
+  # One dispatch: command `some-name` is the function cmd_some_name, so a new command is its
+  # function and its line in usage, nothing more.
+  if [[ -z $CMD ]]; then
+    usage
+    die "missing command" "run nexus.sh help"
+  fi
+  local handler=cmd_${CMD//-/_}
+  if [[ $CMD == *[!a-z-]* ]] || ! declare -F "$handler" >/dev/null; then die "unknown command: $CMD" "run nexus.sh help"; fi
+  "$handler"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
