@@ -783,7 +783,11 @@ cmd_send() {
   local text="${ARGS[*]:1}" mode=text body
   if [[ -v OPT_STDIN ]]; then
     [[ -z $text ]] || die "give the text either as words or on stdin (--stdin), not both"
-  elif [[ -z $text && ! -v OPT_JSON ]]; then
+    # All of stdin, trailing newlines kept. Read here, not by jq: stdin may be a socket (a
+    # process spawned by Node), which /dev/stdin cannot open.
+    IFS= read -r -d '' text || true
+  fi
+  if [[ -z $text && ! -v OPT_JSON ]]; then
     die "missing message text" "usage: nexus.sh send <SID> TEXT... (put -- before text that starts with a dash)"
   fi
   if [[ -v OPT_JSON ]]; then
@@ -796,31 +800,21 @@ cmd_send() {
       note "$SERVER does not take json messages: the payload is sent inside the text"
     fi
   fi
-  # Text from the words, the common case: jq writes the body straight into curl, the two
+  # Text alone, the common case: jq writes the body straight into curl, the two
   # starting together, so building it costs next to nothing. jq cannot fail on it (the text is
   # not empty; it comes on stdin, so no argv limit), so nothing is sent that was not meant.
   # (--rawfile, not -R: jq 1.6's -R breaks a multibyte character across its 4 KB buffer.)
-  if [[ $mode == text && ! -v OPT_STDIN ]]; then
+  if [[ $mode == text ]]; then
     jq -nc --rawfile text /dev/stdin '{text: $text[:-1]}' <<<"$text" | http POST "/v1/sessions/$SID/messages" - || fail "$HTTP_ERROR"
   else
     # The text reaches jq on stdin (no argv limit); the here-string's own newline is dropped.
     local -a jq_args=(-nc --rawfile text /dev/stdin --arg mode "$mode" --argjson json "${OPT_JSON-null}")
-    local program='($text | if $stdin == "1" then . else .[:-1] end) as $t
+    local program='$text[:-1] as $t
       | if $mode == "json" then (if $t == "" then {} else {text: $t} end) + {json: $json}
-        elif $mode == "fold" then {text: ((if $t == "" then "" else $t + "\n" end) + ($json | tojson))}
-        elif $t == "" then error("empty")
-        else {text: $t} end'
-    if [[ -v OPT_STDIN ]]; then
-      body=$(jq "${jq_args[@]}" --arg stdin 1 "$program" 2>/dev/null) || body=
-    else
-      body=$(jq "${jq_args[@]}" --arg stdin 0 "$program" 2>/dev/null <<<"$text") || body=
-    fi
-    if [[ -z $body ]]; then
-      if [[ -v OPT_JSON ]] && ! jq -en --argjson json "$OPT_JSON" true >/dev/null 2>&1; then
-        die "invalid --json payload: it must be one JSON value" "for example --json '{\"status\":\"done\"}'"
-      fi
-      die "missing message text"
-    fi
+        else {text: ((if $t == "" then "" else $t + "\n" end) + ($json | tojson))} end'
+    # jq fails here only on a --json that is not one JSON value.
+    body=$(jq "${jq_args[@]}" "$program" 2>/dev/null <<<"$text") ||
+      die "invalid --json payload: it must be one JSON value" "for example --json '{\"status\":\"done\"}'"
     http POST "/v1/sessions/$SID/messages" "$body" || fail "$HTTP_ERROR"
   fi
   emit "$HTTP_BODY"
