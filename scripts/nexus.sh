@@ -70,6 +70,10 @@ HTTP_TIME=
 HTTP_STATUS=
 HTTP_BODY=
 HTTP_ERROR=
+HTTP_CODE=
+HTTP_RETRY_AFTER=
+HTTP_FIELDS=()
+HTTP_READ=            # set for one call only (HTTP_READ='[...]' http ...): what to take from the reply
 EMITTED=
 TMP_PATH=
 TMP_DIR=
