@@ -142,7 +142,7 @@ now_ms() { # milliseconds since the epoch (whole seconds on bash 4.4, which lack
 # `100 Continue` or through a proxy; the last line is curl's, whatever the body holds.
 readonly JQ_REPLY='
   def blocks: if startswith("HTTP/") then split("\r\n\r\n") as $p | [$p[0]] + ($p[1:] | join("\r\n\r\n") | blocks) else [.] end;
-  def field: if . == null then "" else tostring | gsub("[\u001f\n]"; " ") end;
+  def field: if . == null then "" else tostring | split("\n") | join(" ") | split("\u001f") | join(" ") end;
   split("\n") as $lines
   | ($lines[-1] | split(" ")) as $meta
   | ($lines[:-1] | join("\n") | blocks) as $blocks
