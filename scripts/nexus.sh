@@ -17,8 +17,11 @@
 #   daemons/<SID>.json            the record of a running poll-daemon / heartbeat
 #   cache/                        /health answers (a few minutes per server), the dependency check
 #
-# Layout: settings, output, the one HTTP function, state, server choice, argument parsing, one
-# cmd_* function per command, one dispatch in main. Sourcing the file runs nothing.
+# Layout, by what each part does: settings and the shapes of inputs (the cursor rule among them),
+# output, JSON (the one reader of replies), HTTP and its failures (the one curl call, the retry
+# rule), state files, server choice, argument parsing, then one cmd_* function per command
+# (sessions and messages; local sessions and setup; the poll loops) and one dispatch in main.
+# Sourcing the file runs nothing.
 
 # The jq programs are single-quoted on purpose: their $names are jq variables, not the shell's.
 # shellcheck disable=SC2016
@@ -36,6 +39,7 @@ NEXUS_HTTP_TIMEOUT=${NEXUS_HTTP_TIMEOUT:-10}     # seconds per request
 NEXUS_STATUS_TIMEOUT=${NEXUS_STATUS_TIMEOUT:-3}  # seconds per probe in ls and doctor
 NEXUS_CAPS_TTL=${NEXUS_CAPS_TTL:-300}            # seconds a /health answer is trusted
 NEXUS_LOCK_TIMEOUT=${NEXUS_LOCK_TIMEOUT:-10}     # seconds to wait for a state lock
+NEXUS_RETRY_MAX=${NEXUS_RETRY_MAX:-300}          # longest wait (seconds) before a loop retries
 STATE_DIR=${XDG_CONFIG_HOME:-${HOME:-}/.config}/messaging
 
 # Shapes of what goes into a header, a path or a file name. Globs and lengths rather than
@@ -45,7 +49,8 @@ is_agent() { ((${#1} >= 1 && ${#1} <= 128)) && [[ $1 != *[!A-Za-z0-9_-]* ]]; }
 is_sid() { is_agent "$1"; }   # the server's ids are 48 hex; any other safe word is the server's call
 is_hex_sid() { ((${#1} == 48)) && [[ $1 != *[!0-9a-f]* ]]; }
 is_key() { ((${#1} >= 1 && ${#1} <= 512)) && [[ $1 != *[!A-Za-z0-9._~+/=-]* ]]; }
-is_cursor() { ((${#1} >= 1 && ${#1} <= 18)) && [[ $1 != *[!0-9]* ]]; }
+# The cursor rule of references/api.md ("Cursors"): 1 to 16 digits, at most 2^53 - 1.
+is_cursor() { ((${#1} >= 1 && ${#1} <= 16)) && [[ $1 != *[!0-9]* ]] && ((10#$1 <= 9007199254740991)); }
 is_seconds() { ((${#1} >= 1 && ${#1} <= 9)) && [[ $1 != *[!0-9]* ]]; }
 is_alias() { ((${#1} >= 1 && ${#1} <= 64)) && [[ $1 == [A-Za-z0-9]* && $1 != *[!A-Za-z0-9._-]* ]]; }
 is_code() { ((${#1} <= 64)) && [[ $1 =~ ^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$ ]]; }
@@ -65,6 +70,10 @@ HTTP_TIME=
 HTTP_STATUS=
 HTTP_BODY=
 HTTP_ERROR=
+HTTP_CODE=
+HTTP_RETRY_AFTER=
+HTTP_FIELDS=()
+HTTP_READ=            # set for one call only (HTTP_READ='[...]' http ...): what to take from the reply
 EMITTED=
 TMP_PATH=
 TMP_DIR=
@@ -75,6 +84,7 @@ AGENT=
 KEY=
 DAEMON_RECORD=
 LOOP_STOP=0
+RETRY_MAX_MS=300000
 SLEEP_PID=
 readonly US=$'\x1f'   # field separator of internal records (never in ids, URLs or cursors)
 
@@ -119,13 +129,56 @@ now_ms() { # milliseconds since the epoch (whole seconds on bash 4.4, which lack
 }
 
 # ---------------------------------------------------------------------------------------------
-# HTTP: http METHOD PATH [BODY] is the only place curl runs. One request to $SERVER with the
-# headers in $REQ_HEADERS (the session key travels through a file descriptor, never argv), the
-# body on stdin, bounded by $HTTP_TIME seconds. Sets HTTP_STATUS and HTTP_BODY and returns 0 for
-# a 2xx JSON reply. Otherwise returns 1 with HTTP_ERROR set to the one JSON object to print:
+# JSON: every body is built by jq from --arg values and every reply is read by jq; bash never
+# pastes or matches JSON text.
+
+# The reader of every reply: its input is curl's whole output (read with --rawfile: jq 1.6's -R
+# breaks a multibyte character that straddles its 4 KB line buffer) (the header blocks, the body, then
+# the --write-out line "EXIT STATUS TYPE"); its output one line of fields separated by $US, then
+# the body as it came. The fields: curl's exit code, the status, the content type, Retry-After
+# (whole seconds; a date is ignored), "json" when the body is JSON, the `error` of an error
+# reply, then what the caller's filter `picked` takes from the reply (or, for a reply that is not
+# JSON, the error object to print). Several header blocks come before the body after a
+# `100 Continue` or through a proxy; the last line is curl's, whatever the body holds.
+readonly JQ_REPLY='
+  def blocks: if startswith("HTTP/") then split("\r\n\r\n") as $p | [$p[0]] + ($p[1:] | join("\r\n\r\n") | blocks) else [.] end;
+  def field: if . == null then "" else tostring | split("\n") | join(" ") | split("\u001f") | join(" ") end;
+  split("\n") as $lines
+  | ($lines[-1] | split(" ")) as $meta
+  | ($lines[:-1] | join("\n") | blocks) as $blocks
+  | $blocks[-1] as $body
+  | ($meta[1] // "000") as $status
+  | ($meta[2:] | join(" ")) as $type
+  | ([$blocks[:-1][] | split("\r\n")[] | ascii_downcase | select(startswith("retry-after:"))
+      | .[12:] | ltrimstr(" ") | rtrimstr(" ") | select(test("^[0-9]{1,9}$"))] | last) as $retry
+  | (if $type | ascii_downcase | contains("json") then [$body | try fromjson] else [] end) as $json
+  | [$meta[0], $status, $type, $retry]
+    + if ($json | length) == 1 then
+        $json[0] as $j
+        | ["json", (if ($j | type) == "object" and ($j.error | type) == "string" then $j.error else null end)]
+          + [$j | try picked[] catch empty]
+      else
+        [null, null, ({error: "non_json_response", status: ($status | tonumber? // 0), contentType: $type, server: $server,
+          message: "the reply is not JSON: a proxy or another service answered instead of Nexus"} | tojson)]
+      end
+  | (map(field) | join("\u001f")) + "\n" + $body'
+
+# ---------------------------------------------------------------------------------------------
+# HTTP and its failures. http METHOD PATH [BODY | -] is the only place curl runs: one request to
+# $SERVER with the headers in $REQ_HEADERS (the session key travels through a file descriptor,
+# never argv), the body given or (`-`) read from stdin, bounded by $HTTP_TIME seconds. curl's
+# output goes straight into one jq (JQ_REPLY, below), which starts while curl connects, so
+# reading the reply costs almost no time of its own. Sets:
+#   HTTP_STATUS       the status (0: no reply at all)
+#   HTTP_BODY         the body exactly as it came (printed as is: jq would round big numbers)
+#   HTTP_CODE         the `error` of a JSON error reply, else empty
+#   HTTP_RETRY_AFTER  the Retry-After seconds, when the reply has them
+#   HTTP_FIELDS       what the jq filter in HTTP_READ (default `[]`) picked out of a JSON reply
+# and returns 0 for a 2xx JSON reply. Otherwise returns 1 with HTTP_ERROR set to the one JSON
+# object to print:
 #   - the server's own error JSON, as it came (an HTTP error: 4xx, 429, 5xx);
 #   - {"error":"non_json_response","status":N,...} when the reply is not JSON (a proxy's page);
-#   - {"error":"transport_error","curlExit":N,...} when no reply came at all (HTTP_STATUS=0).
+#   - {"error":"transport_error","curlExit":N,...} when no reply came at all.
 
 announce_server() {
   [[ $ANNOUNCED == *"|$SERVER|"* ]] && return 0
@@ -148,38 +201,58 @@ curl_reason() {
   esac
 }
 
+# curl_once METHOD PATH [BODY | -]: the request itself, with http's options and headers.
+curl_once() {
+  if (($# < 3)); then
+    curl "${opts[@]}" "$SERVER$2" 3<<<"$headers" </dev/null
+  elif [[ $3 == - ]]; then
+    curl "${opts[@]}" "$SERVER$2" 3<<<"$headers"
+  else
+    curl "${opts[@]}" "$SERVER$2" 3<<<"$headers" <<<"$3"
+  fi
+}
+
 http() {
-  local method=$1 path=$2 out rc=0 meta ctype lead headers=$'Accept: application/json'
-  local -a opts=(--silent --globoff --proto '=http,https' --request "$method"
+  local method=$1 out rc=0 head headers=$'Accept: application/json' curl_exit status type
+  local -a fields opts=(--silent --globoff --include --proto '=http,https' --request "$method"
     --max-time "${HTTP_TIME:-$NEXUS_HTTP_TIMEOUT}" --connect-timeout "$NEXUS_HTTP_TIMEOUT"
     --user-agent "nexus.sh/$NEXUS_CLIENT_VERSION" --header @/dev/fd/3
-    --write-out '\n%{http_code} %{content_type}')
+    --write-out '\n%{exitcode} %{http_code} %{content_type}')
+  local -a reader=(-nj --rawfile reply /dev/stdin --arg server "$SERVER" "def picked: ${HTTP_READ:-[]}; \$reply | $JQ_REPLY")
   [[ -z $REQ_HEADERS ]] || headers+=$'\n'$REQ_HEADERS
+  (($# < 3)) || opts+=(--header 'Content-Type: application/json' --data-binary @-)
   announce_server
-  if (($# > 2)); then
-    out=$(curl "${opts[@]}" --header 'Content-Type: application/json' --data-binary @- "$SERVER$path" \
-      3<<<"$headers" <<<"$3") || rc=$?
+  if [[ -n ${HTTP_READ:-} ]]; then
+    out=$(curl_once "$@" | jq "${reader[@]}") || rc=$?
   else
-    out=$(curl "${opts[@]}" "$SERVER$path" 3<<<"$headers" </dev/null) || rc=$?
+    # A caller that takes nothing from a success (send, status, ...) prints the body as it came:
+    # jq reads such a reply only when it is not one (an error, a page that is not JSON).
+    out=$(curl_once "$@") || rc=$?
+    # curl's own --write-out line, then the header blocks: HTTP framing, not JSON.
+    read -r curl_exit status type <<<"${out##*$'\n'}" || true
+    if [[ $curl_exit == 0 && $status == 2?? && ${type,,} == *json* ]]; then
+      HTTP_BODY=${out%$'\n'*}
+      while [[ $HTTP_BODY == HTTP/*$'\r\n\r\n'* ]]; do HTTP_BODY=${HTTP_BODY#*$'\r\n\r\n'}; done
+      HTTP_STATUS=$status HTTP_CODE='' HTTP_RETRY_AFTER='' HTTP_FIELDS=()
+      return 0
+    fi
+    [[ -z $out ]] || out=$(printf '%s' "$out" | jq "${reader[@]}") || rc=$?
   fi
-  if ((rc != 0)); then
-    HTTP_STATUS=0 HTTP_BODY=
-    curl_reason "$rc"
-    HTTP_ERROR=$(jq -nc --argjson code "$rc" --arg reason "$REASON" --arg server "$SERVER" \
+  head=${out%%$'\n'*}
+  HTTP_BODY=${out#*$'\n'}
+  IFS=$US read -r -a fields <<<"$head" || true
+  curl_exit=${fields[0]:-$rc} HTTP_STATUS=${fields[1]:-0} HTTP_RETRY_AFTER=${fields[3]:-} HTTP_CODE=${fields[5]:-}
+  HTTP_FIELDS=("${fields[@]:6}")
+  if [[ $curl_exit != 0 || $out != *$'\n'* ]]; then
+    [[ $curl_exit != 0 ]] || curl_exit=$rc
+    HTTP_STATUS=0 HTTP_BODY='' HTTP_CODE='' HTTP_RETRY_AFTER='' HTTP_FIELDS=()
+    curl_reason "$curl_exit"
+    HTTP_ERROR=$(jq -nc --argjson code "$((10#$curl_exit))" --arg reason "$REASON" --arg server "$SERVER" \
       '{error: "transport_error", curlExit: $code, message: "\($reason) (\($server))", server: $server}')
     return 1
   fi
-  meta=${out##*$'\n'}
-  HTTP_BODY=${out%$'\n'*}
-  HTTP_STATUS=${meta%% *}
-  ctype=${meta#* }
-  lead=${HTTP_BODY:0:64}
-  lead=${lead#"${lead%%[![:space:]]*}"}
-  lead=${lead:0:1}
-  if [[ ${ctype,,} != *json* || ($lead != "{" && $lead != "[") ]]; then
-    HTTP_ERROR=$(jq -nc --argjson status "$((10#$HTTP_STATUS))" --arg type "$ctype" --arg server "$SERVER" \
-      '{error: "non_json_response", status: $status, contentType: $type, server: $server,
-        message: "the reply is not JSON: a proxy or another service answered instead of Nexus"}')
+  if [[ ${fields[4]:-} != json ]]; then
+    HTTP_ERROR=${fields[6]:-'{"error":"non_json_response"}'}
     return 1
   fi
   [[ $HTTP_STATUS == 2?? ]] && return 0
@@ -187,8 +260,32 @@ http() {
   return 1
 }
 
-# A failure worth retrying in a loop: no reply, a non-JSON reply, 429, 5xx.
-transient_failure() { [[ $HTTP_STATUS == 0 || $HTTP_ERROR == '{"error":"non_json_response"'* || $HTTP_STATUS == 429 || $HTTP_STATUS == 5?? ]]; }
+# The retry rule of references/api.md ("Retrying"), for every caller that sends a request again
+# (the poll loops): may the request that just failed be repeated? A GET may whenever the failure
+# can pass (no reply, 429, any 5xx, JSON or not); any other method only when the server says it
+# did nothing, since a dropped connection or a gateway's error may hide a send that was stored.
+retryable() { # retryable METHOD
+  case $HTTP_STATUS in
+    429) return 0 ;;
+    503) [[ $1 == GET || $HTTP_CODE == capacity_exceeded || $HTTP_CODE == shutting_down ]] ;;
+    0 | 5??) [[ $1 == GET ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+# retry_delay VAR FAILURES BASE: milliseconds to wait before the next attempt, after FAILURES
+# failures in a row: the reply's Retry-After when it has one, else BASE seconds doubled for each
+# failure after the first; never more than NEXUS_RETRY_MAX seconds.
+retry_delay() {
+  local retry_ms
+  if [[ -n $HTTP_RETRY_AFTER ]]; then
+    retry_ms=$((10#$HTTP_RETRY_AFTER * 1000))
+  else
+    retry_ms=$(($3 * 1000 << ($2 > 20 ? 19 : $2 - 1)))
+  fi
+  ((retry_ms <= RETRY_MAX_MS)) || retry_ms=$RETRY_MAX_MS
+  printf -v "$1" '%d' "$retry_ms"
+}
 
 # ---------------------------------------------------------------------------------------------
 # State
@@ -256,20 +353,14 @@ unlock() {
   fi
 }
 
-# Aliases: {name: sid} in aliases.json. Names never need JSON escaping (is_alias), so the common
-# lookup is a bash match; jq decides whenever that does not find it (and tells a damaged file).
+# Aliases: {name: sid} in aliases.json. jq reads it whole (-s), so an empty or damaged file is
+# told apart from a missing name.
 alias_lookup() {
-  local f=$STATE_DIR/aliases.json content=
+  local f=$STATE_DIR/aliases.json
   ALIAS_SID=
   [[ -f $f ]] || return 1
-  IFS= read -r -d '' content <"$f" || true
-  if [[ $content =~ "\"$1\""[[:space:]]*:[[:space:]]*\"([A-Za-z0-9_-]+)\" ]] && is_sid "${BASH_REMATCH[1]}"; then
-    ALIAS_SID=${BASH_REMATCH[1]}
-    return 0
-  fi
-  [[ -n ${content//[[:space:]]/} ]] || die_corrupt "$f"
-  ALIAS_SID=$(jq -r --arg n "$1" 'if type == "object" then (.[$n] // "") else error("not an object") end' "$f" 2>/dev/null) ||
-    die_corrupt "$f"
+  ALIAS_SID=$(jq -rs --arg n "$1" 'if length == 1 and (.[0] | type) == "object" then .[0][$n] // "" else error("damaged") end
+    | if type == "string" then . else error("not an id") end' "$f" 2>/dev/null) || die_corrupt "$f"
   [[ -n $ALIAS_SID ]] || return 1
   is_sid "$ALIAS_SID" || die_corrupt "$f"
 }
@@ -388,17 +479,11 @@ normalize_url() { # normalize_url VAR URL WHAT (VAR may be any name: nothing her
 }
 
 config_url() {
-  local f=$STATE_DIR/config.json content=
+  local f=$STATE_DIR/config.json
   CONFIG_URL=
   [[ -f $f ]] || return 0
-  IFS= read -r -d '' content <"$f" || true
-  [[ -n ${content//[[:space:]]/} ]] || die_corrupt "$f"
-  if [[ $content =~ \"serverUrl\"[[:space:]]*:[[:space:]]*\"([^\"\\]*)\" ]]; then
-    CONFIG_URL=${BASH_REMATCH[1]}
-  else
-    CONFIG_URL=$(jq -r 'if type == "object" then (.serverUrl // "") else error("not an object") end' "$f" 2>/dev/null) ||
-      die_corrupt "$f"
-  fi
+  CONFIG_URL=$(jq -rs 'if length == 1 and (.[0] | type) == "object" then .[0].serverUrl // "" else error("damaged") end
+    | if type == "string" then . else error("not a URL") end' "$f" 2>/dev/null) || die_corrupt "$f"
   [[ -z $CONFIG_URL ]] || is_url "$CONFIG_URL" || die_corrupt "$f"
 }
 
@@ -449,10 +534,10 @@ server_caps() {
   fi
   local saved_headers=$REQ_HEADERS
   REQ_HEADERS=
-  if http GET /health; then
-    caps=$(jq -r '[(if ((.capabilities.messageFormat // []) | index("json")) != null then "json" else empty end),
-      (if .capabilities.longPoll == true then "longpoll" else empty end)] | if length == 0 then "-" else join(",") end' <<<"$HTTP_BODY")
-  elif [[ $HTTP_STATUS == 4?? ]] && ! transient_failure; then
+  if HTTP_READ='[[(if ((.capabilities.messageFormat // []) | index("json")) != null then "json" else empty end),
+      (if .capabilities.longPoll == true then "longpoll" else empty end)] | if length == 0 then "-" else join(",") end]' http GET /health; then
+    caps=${HTTP_FIELDS[0]:--}
+  elif [[ $HTTP_STATUS == 4?? ]] && ! retryable GET; then
     caps=-   # a server without /health: text only, no long-poll
   else
     REQ_HEADERS=$saved_headers
@@ -575,9 +660,9 @@ cmd_create() {
      + (if $creator != "" then {creatorAgentId: $creator} else {} end)')
   default_server
   REQ_HEADERS=
-  http PUT /v1/sessions "$body" || fail "$HTTP_ERROR"
+  HTTP_READ='[.sessionId, .sessionKey]' http PUT /v1/sessions "$body" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
-  read -r sid key <<<"$(jq -r '"\(.sessionId // "") \(.sessionKey // "")"' <<<"$HTTP_BODY")" || true
+  sid=${HTTP_FIELDS[0]:-} key=${HTTP_FIELDS[1]:-}
   if [[ -v OPT_CREATOR ]]; then
     save_membership "$sid" "$OPT_CREATOR" "$key"
     note "session $sid created; you are $OPT_CREATOR, its creator (key saved). Next: nexus.sh pair $sid"
@@ -602,9 +687,9 @@ cmd_join() {
   resolve_sid "${ARGS[0]}"
   pick_server "$SID"
   REQ_HEADERS="X-Agent-Id: $OPT_AGENT"
-  http POST "/v1/sessions/$SID/join" || fail "$HTTP_ERROR"
+  HTTP_READ='[.sessionKey]' http POST "/v1/sessions/$SID/join" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
-  save_membership "$SID" "$OPT_AGENT" "$(jq -r '.sessionKey // ""' <<<"$HTTP_BODY")"
+  save_membership "$SID" "$OPT_AGENT" "${HTTP_FIELDS[0]:-}"
   note "joined $SID as $OPT_AGENT (key saved). Next: nexus.sh poll $SID"
 }
 
@@ -621,7 +706,7 @@ cmd_leave() {
     note "left $SID; local state and aliases removed"
     return 0
   fi
-  [[ $HTTP_STATUS == 404 ]] && code=$(jq -r '.error // ""' <<<"$HTTP_ERROR")
+  [[ $HTTP_STATUS != 404 ]] || code=$HTTP_CODE
   # Only the session's own server can say it is gone: --url elsewhere proves nothing.
   if [[ -n $code && -n $SERVER_BOUND && $SERVER_BOUND != "$SERVER" ]]; then code=elsewhere; fi
   case $code in
@@ -647,9 +732,9 @@ cmd_pair() {
   resolve_sid "${ARGS[0]}"
   pick_server "$SID"
   REQ_HEADERS=
-  http PUT /v1/pair "$(jq -nc --arg sid "$SID" '{sessionId: $sid}')" || fail "$HTTP_ERROR"
+  HTTP_READ='[.expiresAt, .url]' http PUT /v1/pair "$(jq -nc --arg sid "$SID" '{sessionId: $sid}')" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
-  note "$(jq -r '"give this link to the other agent (it works once, until \(.expiresAt)): \(.url)"' <<<"$HTTP_BODY")"
+  note "give this link to the other agent (it works once, until ${HTTP_FIELDS[0]:-}): ${HTTP_FIELDS[1]:-}"
 }
 
 # A pairing code, or a pairing link (…/p/CODE or …/v1/pair/CODE/skill) whose base names the server.
@@ -677,10 +762,9 @@ cmd_claim() {
   [[ -v OPT_AGENT ]] || die "missing --agent-id"
   parse_code "${ARGS[0]}"
   REQ_HEADERS="X-Agent-Id: $OPT_AGENT"
-  http POST "/v1/pair/$CODE/claim" || fail "$HTTP_ERROR"
+  HTTP_READ='[.sessionId, .sessionKey]' http POST "/v1/pair/$CODE/claim" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
-  local sid key
-  read -r sid key <<<"$(jq -r '"\(.sessionId // "") \(.sessionKey // "")"' <<<"$HTTP_BODY")" || true
+  local sid=${HTTP_FIELDS[0]:-} key=${HTTP_FIELDS[1]:-}
   save_membership "$sid" "$OPT_AGENT" "$key"
   note "claimed: you are $OPT_AGENT in session $sid (key saved, bound to $SERVER)."
   note "next: nexus.sh poll $sid   (reads the greeting and everything so far)"
@@ -695,19 +779,6 @@ cmd_pair_status() {
   emit "$HTTP_BODY"
 }
 
-# ascii_json_string VAR TEXT: sets VAR to TEXT as a JSON string, as jq would write it, when TEXT
-# is printable ASCII with tabs and newlines; returns 1 (VAR untouched) for anything else, which
-# is left to jq. The C locale makes the range mean bytes 0x20-0x7E whatever the user's locale.
-ascii_json_string() {
-  local LC_ALL=C s=$2 plain=$'^[ -~\t\n]*$'
-  [[ $s =~ $plain ]] || return 1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\t'/\\t}
-  s=${s//$'\n'/\\n}
-  printf -v "$1" '"%s"' "$s"
-}
-
 cmd_send() {
   ((${#ARGS[@]} >= 1)) || die "missing argument: usage: nexus.sh send <SID> TEXT... [--json PAYLOAD] [--strict]"
   resolve_sid "${ARGS[0]}"
@@ -716,7 +787,11 @@ cmd_send() {
   local text="${ARGS[*]:1}" mode=text body
   if [[ -v OPT_STDIN ]]; then
     [[ -z $text ]] || die "give the text either as words or on stdin (--stdin), not both"
-  elif [[ -z $text && ! -v OPT_JSON ]]; then
+    # All of stdin, trailing newlines kept. Read here, not by jq: stdin may be a socket (a
+    # process spawned by Node), which /dev/stdin cannot open.
+    IFS= read -r -d '' text || true
+  fi
+  if [[ -z $text && ! -v OPT_JSON ]]; then
     die "missing message text" "usage: nexus.sh send <SID> TEXT... (put -- before text that starts with a dash)"
   fi
   if [[ -v OPT_JSON ]]; then
@@ -729,31 +804,23 @@ cmd_send() {
       note "$SERVER does not take json messages: the payload is sent inside the text"
     fi
   fi
-  # Plain text (printable ASCII, tabs, newlines) needs no jq: its JSON is a few substitutions
-  # away, and jq's start-up (some 17 ms for jq 1.6) was most of the time a send took.
-  if [[ $mode == text && ! -v OPT_STDIN ]] && ascii_json_string body "$text"; then
-    body="{\"text\":$body}"
+  # Text alone, the common case: jq writes the body straight into curl, the two
+  # starting together, so building it costs next to nothing. jq cannot fail on it (the text is
+  # not empty; it comes on stdin, so no argv limit), so nothing is sent that was not meant.
+  # (--rawfile, not -R: jq 1.6's -R breaks a multibyte character across its 4 KB buffer.)
+  if [[ $mode == text ]]; then
+    jq -nc --rawfile text /dev/stdin '{text: $text[:-1]}' <<<"$text" | http POST "/v1/sessions/$SID/messages" - || fail "$HTTP_ERROR"
   else
     # The text reaches jq on stdin (no argv limit); the here-string's own newline is dropped.
-    local -a jq_args=(-Rsc --arg mode "$mode" --argjson json "${OPT_JSON-null}")
-    local program='(if $stdin == "1" then . else .[:-1] end) as $t
+    local -a jq_args=(-nc --rawfile text /dev/stdin --arg mode "$mode" --argjson json "${OPT_JSON-null}")
+    local program='$text[:-1] as $t
       | if $mode == "json" then (if $t == "" then {} else {text: $t} end) + {json: $json}
-        elif $mode == "fold" then {text: ((if $t == "" then "" else $t + "\n" end) + ($json | tojson))}
-        elif $t == "" then error("empty")
-        else {text: $t} end'
-    if [[ -v OPT_STDIN ]]; then
-      body=$(jq "${jq_args[@]}" --arg stdin 1 "$program" 2>/dev/null) || body=
-    else
-      body=$(jq "${jq_args[@]}" --arg stdin 0 "$program" 2>/dev/null <<<"$text") || body=
-    fi
-    if [[ -z $body ]]; then
-      if [[ -v OPT_JSON ]] && ! jq -en --argjson json "$OPT_JSON" true >/dev/null 2>&1; then
-        die "invalid --json payload: it must be one JSON value" "for example --json '{\"status\":\"done\"}'"
-      fi
-      die "missing message text"
-    fi
+        else {text: ((if $t == "" then "" else $t + "\n" end) + ($json | tojson))} end'
+    # jq fails here only on a --json that is not one JSON value.
+    body=$(jq "${jq_args[@]}" "$program" 2>/dev/null <<<"$text") ||
+      die "invalid --json payload: it must be one JSON value" "for example --json '{\"status\":\"done\"}'"
+    http POST "/v1/sessions/$SID/messages" "$body" || fail "$HTTP_ERROR"
   fi
-  http POST "/v1/sessions/$SID/messages" "$body" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
   adopt_server "$SID"
 }
@@ -764,7 +831,7 @@ cmd_send() {
 # never moves the cursor back). Sets POLL_NEXT, POLL_COUNT (0: none, else at least one), POLL_MORE,
 # POLL_GAP; the page is in HTTP_BODY.
 poll_once() {
-  local sid=$1 dir after='' query='' meta
+  local sid=$1 dir after='' query=''
   session_dir dir "$sid"
   if [[ -v OPT_AFTER ]]; then
     ((OPT_AFTER == 0)) || after=$OPT_AFTER
@@ -779,21 +846,10 @@ poll_once() {
     HTTP_TIME=$((${NEXUS_HTTP_TIMEOUT%.*} + OPT_WAIT))
   fi
   [[ -z $query ]] || query="?${query#&}"
-  http GET "/v1/sessions/$sid/messages$query" || return 1
-  # The common reply ends with ,"nextCursor":"N","hasMore":B} and nothing after: in a valid JSON
-  # object those can only be its own top-level keys (an unescaped quote preceded by a comma cannot
-  # sit inside a string), so bash reads them without starting jq. Any other shape (members, gap,
-  # another server's key order) goes through jq.
-  local tail=$HTTP_BODY
-  ((${#tail} <= 64)) || tail=${HTTP_BODY: -64}
-  if [[ $tail =~ ,\"nextCursor\":\"([0-9]+)\",\"hasMore\":(true|false)\}$ ]]; then
-    POLL_NEXT=${BASH_REMATCH[1]} POLL_MORE=${BASH_REMATCH[2]} POLL_GAP=false POLL_OLDEST=
-    if [[ $HTTP_BODY == '{"messages":[],'* ]]; then POLL_COUNT=0; else POLL_COUNT=1; fi
-  else
-    meta=$(jq -r '"\(.nextCursor // "") \(.messages | length) \(.hasMore // false) \(.gap // false) \(.oldestCursor // "")"' \
-      <<<"$HTTP_BODY" 2>/dev/null) || meta=
-    read -r POLL_NEXT POLL_COUNT POLL_MORE POLL_GAP POLL_OLDEST <<<"$meta" || true
-  fi
+  HTTP_READ='[.nextCursor, (.messages | length), .hasMore // false, .gap // false, .oldestCursor]' \
+    http GET "/v1/sessions/$sid/messages$query" || return 1
+  POLL_NEXT=${HTTP_FIELDS[0]:-} POLL_COUNT=${HTTP_FIELDS[1]:-0} POLL_MORE=${HTTP_FIELDS[2]:-false}
+  POLL_GAP=${HTTP_FIELDS[3]:-false} POLL_OLDEST=${HTTP_FIELDS[4]:-}
   if ! is_cursor "$POLL_NEXT"; then
     HTTP_ERROR=$(jq -nc --arg server "$SERVER" '{error: "unexpected reply from the server: no nextCursor", server: $server}')
     return 1
@@ -849,10 +905,273 @@ cmd_renew() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Local sessions and setup: aliases, the listing and probing of every local session, the default
+# server, bindings, and the doctor.
+
+cmd_alias() {
+  args_between 2 2 "alias <SID> <NAME>"
+  local name=${ARGS[1]}
+  if ! is_alias "$name" || is_hex_sid "$name"; then
+    die "invalid alias name: $name" "a name is 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)"
+  fi
+  resolve_sid "${ARGS[0]}"
+  aliases_update '.[$name] = $sid' --arg name "$name" --arg sid "$SID"
+  emit "$(jq -nc --arg name "$name" --arg sid "$SID" '{alias: $name, sessionId: $sid}')"
+}
+
+cmd_unalias() {
+  args_between 1 1 "unalias <NAME>"
+  local name=${ARGS[0]}
+  if ! is_alias "$name" || ! alias_lookup "$name"; then die "unknown alias: $name"; fi
+  aliases_update 'del(.[$name])' --arg name "$name"
+  emit "$(jq -nc --arg name "$name" --arg sid "$ALIAS_SID" '{removed: $name, sessionId: $sid}')"
+}
+
+# probe_sessions: each local session's status on its own server, in parallel (8 at a time), into
+# PROBE_LINES: sid, agent, server, cursor, status (active, not_found, unreachable, error) and the
+# members when active (for doctor), separated by $US: a tab would not do, since `read` merges
+# consecutive tabs and so loses empty fields.
+probe_sessions() {
+  local sid dir agent cursor running=0
+  PROBE_LINES=()
+  local_sessions
+  ((${#LOCAL_SIDS[@]} > 0)) || return 0
+  TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nexus.XXXXXX")
+  for sid in "${LOCAL_SIDS[@]}"; do
+    session_dir dir "$sid"
+    pick_server "$sid"
+    announce_server
+    printf '%s\n' "$SERVER" >"$TMP_DIR/$sid.server"
+    (
+      HTTP_TIME=$NEXUS_STATUS_TIMEOUT REQ_HEADERS=
+      if HTTP_READ='[.agents // [] | tojson]' http GET "/v1/sessions/$sid"; then
+        printf 'active\t%s\n' "${HTTP_FIELDS[0]:-[]}"
+      elif [[ $HTTP_STATUS == 404 && -n $HTTP_CODE ]]; then
+        printf 'not_found\t[]\n'
+      elif [[ $HTTP_STATUS == 0 ]]; then
+        printf 'unreachable\t[]\n'
+      else
+        printf 'error\t[]\n'
+      fi >"$TMP_DIR/$sid.status"
+    ) &
+    if ((++running >= 8)); then
+      wait -n || true
+      running=$((running - 1))
+    fi
+  done
+  wait || true
+  for sid in "${LOCAL_SIDS[@]}"; do
+    session_dir dir "$sid"
+    agent='' cursor=''
+    [[ ! -f $dir/agent ]] || { IFS= read -r agent <"$dir/agent"; } 2>/dev/null || true
+    [[ ! -f $dir/cursor ]] || { IFS= read -r cursor <"$dir/cursor"; } 2>/dev/null || true
+    is_agent "$agent" || agent=
+    is_cursor "$cursor" || cursor=
+    IFS= read -r SERVER <"$TMP_DIR/$sid.server"
+    local status=error agents='[]'
+    { IFS=$'\t' read -r status agents <"$TMP_DIR/$sid.status"; } 2>/dev/null || true
+    PROBE_LINES+=("$sid$US$agent$US$SERVER$US$cursor$US$status$US$agents")
+  done
+}
+
+cmd_ls() {
+  args_between 0 0 "ls [--active] [--json]"
+  probe_sessions
+  aliases_file
+  local listing
+  listing=$( ((${#PROBE_LINES[@]} == 0)) || printf '%s\n' "${PROBE_LINES[@]}" |
+    jq -Rnc --slurpfile aliases "$ALIASES_FILE" --arg active "${OPT_ACTIVE:+1}" "$JQ_NAMES"'
+      | {sessions: [inputs | split("\u001f")
+          | {sessionId: .[0], alias: ($names[.[0]] // null), agentId: (if .[1] == "" then null else .[1] end),
+             status: .[4], server: .[2], cursor: (if .[3] == "" then null else .[3] end)}
+          | select($active != "1" or .status == "active")]}')
+  [[ -n $listing ]] || listing='{"sessions":[]}'
+  emit "$listing"
+  if [[ ! -v OPT_JSON_OUTPUT ]]; then
+    jq -r '(["SESSION", "ALIAS", "AGENT", "STATUS", "SERVER"] | @tsv),
+      (.sessions[] | [.sessionId, (.alias // "-"), (.agentId // "-"), .status, .server] | @tsv)' <<<"$listing" >&2
+  fi
+}
+
+cmd_poll_all() {
+  args_between 0 0 "poll-all [--active] [--members]"
+  local sid entry failed=0 line status
+  local -a sids=()
+  if [[ -v OPT_ACTIVE ]]; then
+    probe_sessions
+    for line in "${PROBE_LINES[@]}"; do
+      IFS=$US read -r sid _ _ _ status _ <<<"$line"
+      [[ $status != active ]] || sids+=("$sid")
+    done
+  else
+    local_sessions
+    sids=("${LOCAL_SIDS[@]}")
+  fi
+  # One JSON value per session (its page, or the error it got), and beside each its id and
+  # outcome: jq puts the two together.
+  local -a pages=() labels=()
+  for sid in "${sids[@]}"; do
+    # Each session in a subshell: one session's damaged state is its own error, not everyone's.
+    if entry=$(
+      pick_server "$sid"
+      load_identity "$sid" required
+      poll_once "$sid" || fail "$HTTP_ERROR"
+      adopt_server "$sid"
+      printf '%s\n' "$HTTP_BODY"
+    ); then
+      labels+=("$sid" ok)
+    else
+      failed=1
+      jq -e 'type == "object"' >/dev/null 2>&1 <<<"${entry:-null}" || entry='{"error":"poll failed"}'
+      labels+=("$sid" failed)
+    fi
+    pages+=("$entry")
+  done
+  aliases_file
+  emit "$(printf '%s\n' "${pages[@]}" | jq -nc --slurpfile aliases "$ALIASES_FILE" --args "$JQ_NAMES"'
+    | [inputs] as $pages | $ARGS.positional as $labels
+    | {sessions: [range(0; $pages | length) as $i | $labels[2 * $i] as $sid | $pages[$i]
+        | {sessionId: $sid, alias: ($names[$sid] // null)}
+          + if $labels[2 * $i + 1] == "ok" then {messages: (.messages // []), members: (.members // null)}
+            else {messages: [], members: null, error: .} end]}' "${labels[@]}")"
+  ((failed == 0)) || exit 1
+}
+
+cmd_config() {
+  local sub=${ARGS[0]:-}
+  case $sub in
+    set-url)
+      args_between 2 2 "config set-url URL"
+      local url now config
+      normalize_url url "${ARGS[1]}" "config set-url"
+      now_iso now
+      config=$(jq -n --arg url "$url" --arg now "$now" '{serverUrl: $url, updatedAt: $now}')
+      ensure_dir "$STATE_DIR"
+      write_atomic "$STATE_DIR/config.json" "$config"
+      ;;
+    show) args_between 1 1 "config show" ;;
+    unset)
+      args_between 1 1 "config unset"
+      rm -f -- "$STATE_DIR/config.json"
+      ;;
+    '') die "missing argument: usage: nexus.sh config set-url URL | show | unset" ;;
+    *) die "unknown config command: $sub" "usage: nexus.sh config set-url URL | show | unset" ;;
+  esac
+  local file=/dev/null
+  [[ ! -f $STATE_DIR/config.json ]] || file=$STATE_DIR/config.json
+  config_url
+  default_server
+  emit "$(jq -nc --slurpfile config "$file" --arg url "$SERVER" --arg source "$SERVER_SOURCE" --arg dir "$STATE_DIR" \
+    '($config[0] // {}) as $c
+     | {serverUrl: ($c.serverUrl // null), updatedAt: ($c.updatedAt // null),
+        effective: {url: $url, source: $source}, stateDir: $dir}')"
+}
+
+cmd_bind() {
+  args_between 1 1 "bind <SID>"
+  resolve_sid "${ARGS[0]}"
+  local dir
+  session_dir dir "$SID"
+  default_server
+  REQ_HEADERS=
+  http GET "/v1/sessions/$SID" || fail "$HTTP_ERROR"
+  ensure_dir "$dir"
+  write_atomic "$dir/server" "$SERVER"
+  emit "$(jq -nc --arg sid "$SID" --arg server "$SERVER" '{sessionId: $sid, server: $server, bound: true}')"
+}
+
+file_mode() {
+  FILE_MODE=$(stat -c %a -- "$1" 2>/dev/null || stat -f %Lp -- "$1" 2>/dev/null) || FILE_MODE=
+}
+
+cmd_doctor() {
+  args_between 0 0 "doctor"
+  local line sid agent server cursor status agents dir key_mode check url sources
+  local -a servers=() server_lines=() session_lines=() problems=()
+  default_server
+  servers+=("$SERVER")
+  sources=$SERVER_SOURCE
+  probe_sessions
+  for line in "${PROBE_LINES[@]}"; do
+    IFS=$US read -r sid agent server cursor status agents <<<"$line"
+    [[ " ${servers[*]} " == *" $server "* ]] || servers+=("$server")
+    session_dir dir "$sid"
+    problems=()
+    [[ -n $agent ]] || problems+=("agent file missing or damaged")
+    file_mode "$dir"
+    [[ $FILE_MODE == 700 ]] || problems+=("directory mode is ${FILE_MODE:-unknown}, not 700")
+    key_mode=
+    if [[ -f $dir/key ]]; then
+      file_mode "$dir/key"
+      key_mode=$FILE_MODE
+      [[ $key_mode == 600 ]] || problems+=("key file mode is ${key_mode:-unknown}, not 600")
+      check=
+      { IFS= read -r check <"$dir/key"; } 2>/dev/null || true
+      is_key "$check" || problems+=("key file damaged")
+    else
+      problems+=("no key file")
+    fi
+    [[ ! -f $dir/cursor || -n $cursor ]] || problems+=("cursor file damaged")
+    case $status in
+      active) ;;
+      not_found) problems+=("the server no longer has this session (nexus.sh leave $sid cleans it up)") ;;
+      unreachable) problems+=("server unreachable") ;;
+      *) problems+=("the server answered with an error") ;;
+    esac
+    if [[ $status == active && -n $agent ]] && ! jq -e --arg a "$agent" 'index($a) != null' >/dev/null <<<"${agents:-[]}"; then
+      problems+=("$agent is not a member any more (join again)")
+    fi
+    session_lines+=("$(jq -nc --arg sid "$sid" --arg agent "$agent" --arg server "$server" --arg status "$status" \
+      --arg keyMode "$key_mode" --args '$ARGS.positional as $p
+      | {sessionId: $sid, agentId: (if $agent == "" then null else $agent end), server: $server,
+         reachable: ($status != "unreachable"), status: $status,
+         member: ($status == "active" and ($p | map(select(endswith("not a member any more (join again)"))) | length == 0)),
+         keyMode: (if $keyMode == "" then null else $keyMode end),
+         problems: $p, ok: ($p | length == 0)}' "${problems[@]}")")
+  done
+  for url in "${servers[@]}"; do
+    SERVER=$url
+    [[ $url == "${servers[0]}" ]] && SERVER_SOURCE=$sources || SERVER_SOURCE="session binding"
+    HTTP_TIME=$NEXUS_STATUS_TIMEOUT REQ_HEADERS=
+    if HTTP_READ='[{url: $server, reachable: true, ok: (.status == "ok"), version: (.version // null),
+        messageFormat: (.capabilities.messageFormat // null)} | tojson]' http GET /health; then
+      server_lines+=("${HTTP_FIELDS[0]}")
+    else
+      server_lines+=("$(jq -nc --arg url "$url" --argjson error "$HTTP_ERROR" \
+        '{url: $url, reachable: ($error.error != "transport_error"), ok: false, error: $error}')")
+    fi
+  done
+  file_mode "$STATE_DIR"
+  local state_mode=$FILE_MODE aliases_ok=true report
+  ALIASES_FILE=/dev/null
+  if [[ -f $STATE_DIR/aliases.json ]]; then
+    if jq -e 'type == "object"' "$STATE_DIR/aliases.json" >/dev/null 2>&1; then
+      ALIASES_FILE=$STATE_DIR/aliases.json
+    else
+      aliases_ok=false
+    fi
+  fi
+  report=$(jq -nr --argjson servers "$(printf '%s\n' "${server_lines[@]}" | jq -sc .)" \
+    --argjson sessions "$(printf '%s\n' "${session_lines[@]}" | jq -sc .)" --slurpfile aliases "$ALIASES_FILE" \
+    --arg dir "$STATE_DIR" --arg mode "$state_mode" --argjson aliasesOk "$aliases_ok" --arg flock "$HAVE_FLOCK" \
+    "$JQ_NAMES"'
+    | ($mode == "" or $mode == "700") as $modeOk
+    | {ok: (($servers | all(.ok)) and ($sessions | all(.ok)) and $modeOk and $aliasesOk),
+       stateDir: {path: $dir, mode: (if $mode == "" then null else $mode end), ok: $modeOk, aliasesOk: $aliasesOk},
+       lock: (if $flock == "1" then "flock" else "mkdir" end),
+       servers: $servers,
+       sessions: [$sessions[] | . + {alias: ($names[.sessionId] // null)}]}
+    | "\(.ok)\t\(tojson)"')
+  emit "${report#*$'\t'}"
+  [[ ${report%%$'\t'*} == true ]] || exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
 # Poll loops: poll-daemon (for --ttl seconds of run time) and heartbeat (until a signal). Each
-# batch with messages is printed as one JSON line. A failure worth retrying (no reply, a non-JSON
-# reply, 429, 5xx) is retried after 1, 2, 4... intervals, at most 5 minutes apart; any other
-# failure (session gone, not a member) prints its error and exits 1. SIGINT / SIGTERM stop the
+# batch with messages is printed as one JSON line. A failure the retry rule (retryable) lets a
+# GET repeat (no reply, 429, 5xx) is retried after Retry-After when the reply has it, else after
+# 1, 2, 4... intervals, at most NEXUS_RETRY_MAX seconds apart; any other failure (session gone,
+# not a member, a page that is not JSON) prints its error and exits 1. SIGINT / SIGTERM stop the
 # loop after the request in flight: exit 0. While it runs, daemons/<SID>.json says so.
 
 run_loop() {
@@ -868,7 +1187,7 @@ run_loop() {
     note "$kind: polling $SID every ${interval}s for ${runtime}s (stop it with Ctrl-C, or kill $$)"
   fi
   while ((LOOP_STOP == 0)); do
-    delay=$interval
+    wait_ms=$((interval * 1000))
     # On a server that long-polls, each poll is held until a message arrives (or the interval
     # runs out), so a message reaches the loop within milliseconds; the hold paces the loop.
     # Asked again each round until the server answers (it may be down when the loop starts).
@@ -883,21 +1202,21 @@ run_loop() {
     fi
     if poll_once "$SID"; then
       failures=0
-      [[ ! -v OPT_WAIT ]] || delay=0
+      [[ ! -v OPT_WAIT ]] || wait_ms=0
       if ((POLL_COUNT > 0)) || [[ $POLL_GAP == true ]]; then
+        # One line per page: another server may indent its JSON.
         if [[ $HTTP_BODY == *$'\n'* ]]; then emit "$(jq -c . <<<"$HTTP_BODY")"; else emit "$HTTP_BODY"; fi
       fi
-      [[ $POLL_MORE != true ]] || delay=0
-    elif transient_failure; then
-      failures=$((failures < 9 ? failures + 1 : 9))
-      delay=$((interval << (failures - 1)))
-      ((delay <= 300)) || delay=300
+      [[ $POLL_MORE != true ]] || wait_ms=0
+    elif retryable GET; then
+      failures=$((failures + 1))
+      retry_delay wait_ms "$failures" "$interval"
+      if ((wait_ms % 1000 == 0)); then delay=$((wait_ms / 1000)); else printf -v delay '%d.%03d' "$((wait_ms / 1000))" "$((wait_ms % 1000))"; fi
       note "$kind: poll failed ($(jq -r '.error // "error"' <<<"$HTTP_ERROR" 2>/dev/null || echo error)); retrying in ${delay}s"
     else
       fail "$HTTP_ERROR"
     fi
     ((LOOP_STOP == 0)) || break
-    wait_ms=$((delay * 1000))
     if ((until > 0)); then
       now_ms now
       ((now < until)) || break
@@ -1001,256 +1320,6 @@ cmd_poll_status() {
          | . + {loop: ([$daemons[] | select(.sessionId == $s and .running) | .kind][0] // null)}]}')"
 }
 
-cmd_alias() {
-  args_between 2 2 "alias <SID> <NAME>"
-  local name=${ARGS[1]}
-  if ! is_alias "$name" || is_hex_sid "$name"; then
-    die "invalid alias name: $name" "a name is 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)"
-  fi
-  resolve_sid "${ARGS[0]}"
-  aliases_update '.[$name] = $sid' --arg name "$name" --arg sid "$SID"
-  emit "$(jq -nc --arg name "$name" --arg sid "$SID" '{alias: $name, sessionId: $sid}')"
-}
-
-cmd_unalias() {
-  args_between 1 1 "unalias <NAME>"
-  local name=${ARGS[0]}
-  if ! is_alias "$name" || ! alias_lookup "$name"; then die "unknown alias: $name"; fi
-  aliases_update 'del(.[$name])' --arg name "$name"
-  emit "$(jq -nc --arg name "$name" --arg sid "$ALIAS_SID" '{removed: $name, sessionId: $sid}')"
-}
-
-# probe_sessions: each local session's status on its own server, in parallel (8 at a time), into
-# PROBE_LINES: sid, agent, server, cursor, status (active, not_found, unreachable, error) and the
-# members when active (for doctor), separated by $US: a tab would not do, since `read` merges
-# consecutive tabs and so loses empty fields.
-probe_sessions() {
-  local sid dir agent cursor running=0
-  PROBE_LINES=()
-  local_sessions
-  ((${#LOCAL_SIDS[@]} > 0)) || return 0
-  TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nexus.XXXXXX")
-  for sid in "${LOCAL_SIDS[@]}"; do
-    session_dir dir "$sid"
-    pick_server "$sid"
-    announce_server
-    printf '%s\n' "$SERVER" >"$TMP_DIR/$sid.server"
-    (
-      HTTP_TIME=$NEXUS_STATUS_TIMEOUT REQ_HEADERS=
-      if http GET "/v1/sessions/$sid"; then
-        printf 'active\t%s\n' "$(jq -c '.agents // []' <<<"$HTTP_BODY")"
-      elif [[ $HTTP_STATUS == 404 ]] && ! transient_failure; then
-        printf 'not_found\t[]\n'
-      elif [[ $HTTP_STATUS == 0 ]]; then
-        printf 'unreachable\t[]\n'
-      else
-        printf 'error\t[]\n'
-      fi >"$TMP_DIR/$sid.status"
-    ) &
-    if ((++running >= 8)); then
-      wait -n || true
-      running=$((running - 1))
-    fi
-  done
-  wait || true
-  for sid in "${LOCAL_SIDS[@]}"; do
-    session_dir dir "$sid"
-    agent='' cursor=''
-    [[ ! -f $dir/agent ]] || { IFS= read -r agent <"$dir/agent"; } 2>/dev/null || true
-    [[ ! -f $dir/cursor ]] || { IFS= read -r cursor <"$dir/cursor"; } 2>/dev/null || true
-    is_agent "$agent" || agent=
-    is_cursor "$cursor" || cursor=
-    IFS= read -r SERVER <"$TMP_DIR/$sid.server"
-    local status=error agents='[]'
-    { IFS=$'\t' read -r status agents <"$TMP_DIR/$sid.status"; } 2>/dev/null || true
-    PROBE_LINES+=("$sid$US$agent$US$SERVER$US$cursor$US$status$US$agents")
-  done
-}
-
-cmd_ls() {
-  args_between 0 0 "ls [--active] [--json]"
-  probe_sessions
-  aliases_file
-  local listing
-  listing=$( ((${#PROBE_LINES[@]} == 0)) || printf '%s\n' "${PROBE_LINES[@]}" |
-    jq -Rnc --slurpfile aliases "$ALIASES_FILE" --arg active "${OPT_ACTIVE:+1}" "$JQ_NAMES"'
-      | {sessions: [inputs | split("\u001f")
-          | {sessionId: .[0], alias: ($names[.[0]] // null), agentId: (if .[1] == "" then null else .[1] end),
-             status: .[4], server: .[2], cursor: (if .[3] == "" then null else .[3] end)}
-          | select($active != "1" or .status == "active")]}')
-  [[ -n $listing ]] || listing='{"sessions":[]}'
-  emit "$listing"
-  if [[ ! -v OPT_JSON_OUTPUT ]]; then
-    jq -r '(["SESSION", "ALIAS", "AGENT", "STATUS", "SERVER"] | @tsv),
-      (.sessions[] | [.sessionId, (.alias // "-"), (.agentId // "-"), .status, .server] | @tsv)' <<<"$listing" >&2
-  fi
-}
-
-cmd_poll_all() {
-  args_between 0 0 "poll-all [--active] [--members]"
-  local sid entry failed=0 line status
-  local -a entries=() sids=()
-  if [[ -v OPT_ACTIVE ]]; then
-    probe_sessions
-    for line in "${PROBE_LINES[@]}"; do
-      IFS=$US read -r sid _ _ _ status _ <<<"$line"
-      [[ $status != active ]] || sids+=("$sid")
-    done
-  else
-    local_sessions
-    sids=("${LOCAL_SIDS[@]}")
-  fi
-  for sid in "${sids[@]}"; do
-    # Each session in a subshell: one session's damaged state is its own error, not everyone's.
-    if entry=$(
-      pick_server "$sid"
-      load_identity "$sid" required
-      poll_once "$sid" || fail "$HTTP_ERROR"
-      adopt_server "$sid"
-      jq -c '{messages: (.messages // []), members: (.members // null)}' <<<"$HTTP_BODY"
-    ); then
-      entries+=("$sid"$'\t'"$entry")
-    else
-      failed=1
-      jq -e 'type == "object"' >/dev/null 2>&1 <<<"${entry:-null}" || entry='{"error":"poll failed"}'
-      entries+=("$sid"$'\t'"$(jq -c '{messages: [], members: null, error: .}' <<<"$entry")")
-    fi
-  done
-  aliases_file
-  emit "$(printf '%s\n' "${entries[@]}" | jq -Rnc --slurpfile aliases "$ALIASES_FILE" "$JQ_NAMES"'
-    | {sessions: [inputs | select(. != "") | (index("\t")) as $i | .[:$i] as $sid | (.[$i + 1:] | fromjson)
-        | {sessionId: $sid, alias: ($names[$sid] // null), messages, members} + (if .error then {error} else {} end)]}')"
-  ((failed == 0)) || exit 1
-}
-
-cmd_config() {
-  local sub=${ARGS[0]:-}
-  case $sub in
-    set-url)
-      args_between 2 2 "config set-url URL"
-      local url now config
-      normalize_url url "${ARGS[1]}" "config set-url"
-      now_iso now
-      config=$(jq -n --arg url "$url" --arg now "$now" '{serverUrl: $url, updatedAt: $now}')
-      ensure_dir "$STATE_DIR"
-      write_atomic "$STATE_DIR/config.json" "$config"
-      ;;
-    show) args_between 1 1 "config show" ;;
-    unset)
-      args_between 1 1 "config unset"
-      rm -f -- "$STATE_DIR/config.json"
-      ;;
-    '') die "missing argument: usage: nexus.sh config set-url URL | show | unset" ;;
-    *) die "unknown config command: $sub" "usage: nexus.sh config set-url URL | show | unset" ;;
-  esac
-  local file=/dev/null
-  [[ ! -f $STATE_DIR/config.json ]] || file=$STATE_DIR/config.json
-  config_url
-  default_server
-  emit "$(jq -nc --slurpfile config "$file" --arg url "$SERVER" --arg source "$SERVER_SOURCE" --arg dir "$STATE_DIR" \
-    '($config[0] // {}) as $c
-     | {serverUrl: ($c.serverUrl // null), updatedAt: ($c.updatedAt // null),
-        effective: {url: $url, source: $source}, stateDir: $dir}')"
-}
-
-cmd_bind() {
-  args_between 1 1 "bind <SID>"
-  resolve_sid "${ARGS[0]}"
-  local dir
-  session_dir dir "$SID"
-  default_server
-  REQ_HEADERS=
-  http GET "/v1/sessions/$SID" || fail "$HTTP_ERROR"
-  ensure_dir "$dir"
-  write_atomic "$dir/server" "$SERVER"
-  emit "$(jq -nc --arg sid "$SID" --arg server "$SERVER" '{sessionId: $sid, server: $server, bound: true}')"
-}
-
-file_mode() {
-  FILE_MODE=$(stat -c %a -- "$1" 2>/dev/null || stat -f %Lp -- "$1" 2>/dev/null) || FILE_MODE=
-}
-
-cmd_doctor() {
-  args_between 0 0 "doctor"
-  local line sid agent server cursor status agents dir key_mode check url sources
-  local -a servers=() server_lines=() session_lines=() problems=()
-  default_server
-  servers+=("$SERVER")
-  sources=$SERVER_SOURCE
-  probe_sessions
-  for line in "${PROBE_LINES[@]}"; do
-    IFS=$US read -r sid agent server cursor status agents <<<"$line"
-    [[ " ${servers[*]} " == *" $server "* ]] || servers+=("$server")
-    session_dir dir "$sid"
-    problems=()
-    [[ -n $agent ]] || problems+=("agent file missing or damaged")
-    file_mode "$dir"
-    [[ $FILE_MODE == 700 ]] || problems+=("directory mode is ${FILE_MODE:-unknown}, not 700")
-    key_mode=
-    if [[ -f $dir/key ]]; then
-      file_mode "$dir/key"
-      key_mode=$FILE_MODE
-      [[ $key_mode == 600 ]] || problems+=("key file mode is ${key_mode:-unknown}, not 600")
-      check=
-      { IFS= read -r check <"$dir/key"; } 2>/dev/null || true
-      is_key "$check" || problems+=("key file damaged")
-    else
-      problems+=("no key file")
-    fi
-    [[ ! -f $dir/cursor || -n $cursor ]] || problems+=("cursor file damaged")
-    case $status in
-      active) ;;
-      not_found) problems+=("the server no longer has this session (nexus.sh leave $sid cleans it up)") ;;
-      unreachable) problems+=("server unreachable") ;;
-      *) problems+=("the server answered with an error") ;;
-    esac
-    if [[ $status == active && -n $agent ]] && ! jq -e --arg a "$agent" 'index($a) != null' >/dev/null <<<"${agents:-[]}"; then
-      problems+=("$agent is not a member any more (join again)")
-    fi
-    session_lines+=("$(jq -nc --arg sid "$sid" --arg agent "$agent" --arg server "$server" --arg status "$status" \
-      --arg keyMode "$key_mode" --args '$ARGS.positional as $p
-      | {sessionId: $sid, agentId: (if $agent == "" then null else $agent end), server: $server,
-         reachable: ($status != "unreachable"), status: $status,
-         member: ($status == "active" and ($p | map(select(endswith("not a member any more (join again)"))) | length == 0)),
-         keyMode: (if $keyMode == "" then null else $keyMode end),
-         problems: $p, ok: ($p | length == 0)}' "${problems[@]}")")
-  done
-  for url in "${servers[@]}"; do
-    SERVER=$url
-    [[ $url == "${servers[0]}" ]] && SERVER_SOURCE=$sources || SERVER_SOURCE="session binding"
-    HTTP_TIME=$NEXUS_STATUS_TIMEOUT REQ_HEADERS=
-    if http GET /health; then
-      server_lines+=("$(jq -c --arg url "$url" '{url: $url, reachable: true, ok: (.status == "ok"),
-        version: (.version // null), messageFormat: (.capabilities.messageFormat // null)}' <<<"$HTTP_BODY")")
-    else
-      server_lines+=("$(jq -nc --arg url "$url" --argjson error "$HTTP_ERROR" \
-        '{url: $url, reachable: ($error.error != "transport_error"), ok: false, error: $error}')")
-    fi
-  done
-  file_mode "$STATE_DIR"
-  local state_mode=$FILE_MODE aliases_ok=true report
-  ALIASES_FILE=/dev/null
-  if [[ -f $STATE_DIR/aliases.json ]]; then
-    if jq -e 'type == "object"' "$STATE_DIR/aliases.json" >/dev/null 2>&1; then
-      ALIASES_FILE=$STATE_DIR/aliases.json
-    else
-      aliases_ok=false
-    fi
-  fi
-  report=$(jq -nc --argjson servers "$(printf '%s\n' "${server_lines[@]}" | jq -sc .)" \
-    --argjson sessions "$(printf '%s\n' "${session_lines[@]}" | jq -sc .)" --slurpfile aliases "$ALIASES_FILE" \
-    --arg dir "$STATE_DIR" --arg mode "$state_mode" --argjson aliasesOk "$aliases_ok" --arg flock "$HAVE_FLOCK" \
-    "$JQ_NAMES"'
-    | ($mode == "" or $mode == "700") as $modeOk
-    | {ok: (($servers | all(.ok)) and ($sessions | all(.ok)) and $modeOk and $aliasesOk),
-       stateDir: {path: $dir, mode: (if $mode == "" then null else $mode end), ok: $modeOk, aliasesOk: $aliasesOk},
-       lock: (if $flock == "1" then "flock" else "mkdir" end),
-       servers: $servers,
-       sessions: [$sessions[] | . + {alias: ($names[.sessionId] // null)}]}')
-  emit "$report"
-  [[ $report == '{"ok":true'* ]] || exit 1
-}
-
 usage() {
   cat >&2 <<EOF
 nexus.sh $NEXUS_CLIENT_VERSION: the Nexus messaging client. JSON on stdout, everything else on stderr.
@@ -1287,7 +1356,8 @@ Setup
 Flags anywhere on the line: --url URL --agent-id ID --ttl N --after C --greeting T --interval N
   --max-agents N --creator-agent-id ID --members. Server: --url > NEXUS_URL > config.json >
   $NEXUS_DEFAULT_URL; a session goes to the server it was joined on.
-Environment: NEXUS_URL, NEXUS_HTTP_TIMEOUT (10 s), NEXUS_STATUS_TIMEOUT (3 s), XDG_CONFIG_HOME.
+Environment: NEXUS_URL, NEXUS_HTTP_TIMEOUT (10 s), NEXUS_STATUS_TIMEOUT (3 s),
+  NEXUS_RETRY_MAX (300 s, the longest wait before a loop retries), XDG_CONFIG_HOME.
 State: $STATE_DIR
 EOF
 }
@@ -1319,9 +1389,11 @@ check_dependencies() {
 
 check_settings() {
   local name
-  for name in NEXUS_HTTP_TIMEOUT NEXUS_STATUS_TIMEOUT NEXUS_LOCK_TIMEOUT; do
+  for name in NEXUS_HTTP_TIMEOUT NEXUS_STATUS_TIMEOUT NEXUS_LOCK_TIMEOUT NEXUS_RETRY_MAX; do
     is_timeout "${!name}" || die "invalid $name: ${!name}" "a number of seconds, such as 10"
   done
+  local fraction=${NEXUS_RETRY_MAX#"${NEXUS_RETRY_MAX%.*}"}000
+  RETRY_MAX_MS=$((10#${NEXUS_RETRY_MAX%.*} * 1000 + 10#${fraction:1:3}))
   is_seconds "$NEXUS_CAPS_TTL" || die "invalid NEXUS_CAPS_TTL: $NEXUS_CAPS_TTL"
   NEXUS_LOCK_TIMEOUT=${NEXUS_LOCK_TIMEOUT%.*}
   [[ -z $NEXUS_URL ]] || normalize_url NEXUS_URL "$NEXUS_URL" NEXUS_URL
@@ -1358,6 +1430,7 @@ on_signal() {
 
 main() {
   export TZ=UTC0 LC_ALL=C
+  shopt -s lastpipe   # `jq ... | http ...` runs http in this shell, so what it sets stays
   trap on_exit EXIT
   trap on_signal INT TERM
   set -E
@@ -1369,33 +1442,15 @@ main() {
   fi
   check_settings
   check_dependencies
-  case $CMD in
-    create) cmd_create ;;
-    status) cmd_status ;;
-    join) cmd_join ;;
-    leave) cmd_leave ;;
-    pair) cmd_pair ;;
-    claim) cmd_claim ;;
-    pair-status) cmd_pair_status ;;
-    send) cmd_send ;;
-    poll) cmd_poll ;;
-    renew) cmd_renew ;;
-    poll-daemon) cmd_poll_daemon ;;
-    heartbeat) cmd_heartbeat ;;
-    poll-status) cmd_poll_status ;;
-    alias) cmd_alias ;;
-    unalias) cmd_unalias ;;
-    ls) cmd_ls ;;
-    poll-all) cmd_poll_all ;;
-    config) cmd_config ;;
-    bind) cmd_bind ;;
-    doctor) cmd_doctor ;;
-    '')
-      usage
-      die "missing command" "run nexus.sh help"
-      ;;
-    *) die "unknown command: $CMD" "run nexus.sh help" ;;
-  esac
+  # One dispatch: command `some-name` is the function cmd_some_name, so a new command is its
+  # function and its line in usage, nothing more.
+  if [[ -z $CMD ]]; then
+    usage
+    die "missing command" "run nexus.sh help"
+  fi
+  local handler=cmd_${CMD//-/_}
+  if [[ $CMD == *[!a-z-]* ]] || ! declare -F "$handler" >/dev/null; then die "unknown command: $CMD" "run nexus.sh help"; fi
+  "$handler"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi

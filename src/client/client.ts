@@ -261,7 +261,6 @@ export class NexusClient {
       agentId: this.#agentFor(sessionId, options.agentId, 'messages'),
       timeoutMs: this.#timeoutMs,
       sseIdleTimeoutMs: this.#sseIdleTimeoutMs,
-      backoff: this.#backoff,
     }, options)
   }
 

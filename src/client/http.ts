@@ -1,6 +1,7 @@
 import { type Dispatcher, request } from 'undici'
-import { type BackoffPolicy, backoffDelay, sleep } from './backoff.js'
+import { type BackoffPolicy, sleep } from './backoff.js'
 import { NexusApiError, NexusTransportError } from './errors.js'
+import { isRetryable, retryDelay } from './retry.js'
 import type { FieldProblem } from './types.js'
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE'
@@ -39,10 +40,8 @@ interface RawReply {
 
 /**
  * The one place the client touches the network. It tells a transport failure
- * (NexusTransportError) from an answer of the server (NexusApiError), and owns the retry
- * rules: 429, `503 capacity_exceeded` and `503 shutting_down` wait `Retry-After` and try again (whatever the method,
- * since the server did nothing); transport failures and gateway errors are retried only for
- * GET, which is idempotent; any other error is thrown at once.
+ * (NexusTransportError) from an answer of the server (NexusApiError), and retries by the one
+ * rule of retry.ts (references/api.md, "Retrying"), up to `maxRetries` times.
  */
 export class Http {
   readonly #options: HttpOptions
@@ -53,27 +52,21 @@ export class Http {
     this.#base = options.baseUrl.replace(/\/+$/, '')
   }
 
-  /** Sends `req` (with retries) and parses the 2xx reply's JSON. */
+  /** Sends `req` (with retries, by the one rule of retry.ts) and parses the 2xx reply's JSON. */
   async json<T>(req: HttpRequest): Promise<T> {
     const maxRetries = req.maxRetries ?? this.#options.maxRetries
     for (let attempt = 0; ; attempt++) {
-      let reply: RawReply
       try {
-        reply = await this.#exchange(req)
+        const reply = await this.#exchange(req)
+        if (reply.status >= 200 && reply.status < 300) return parseJson<T>(reply, req)
+        throw apiError(reply)
       } catch (err) {
-        if (err instanceof NexusTransportError && err.code !== 'invalid_response' && req.method === 'GET' && attempt < maxRetries) {
-          await sleep(backoffDelay(attempt, this.#options.backoff), req.signal)
+        if (attempt < maxRetries && isRetryable(err, req.method) && !req.signal?.aborted) {
+          await sleep(this.retryDelay(err, attempt), req.signal)
           continue
         }
         throw err
       }
-      if (reply.status >= 200 && reply.status < 300) return parseJson<T>(reply, req)
-      const error = apiError(reply)
-      if (attempt < maxRetries && isRetryable(error, req.method)) {
-        await sleep(this.retryDelay(error, attempt), req.signal)
-        continue
-      }
-      throw error
     }
   }
 
@@ -103,10 +96,9 @@ export class Http {
     throw apiError({ status: response.statusCode, headers: response.headers, text })
   }
 
-  /** How long to wait before retrying after `error`: its Retry-After (capped), else the backoff. */
-  retryDelay(error: NexusApiError, attempt: number): number {
-    if (error.retryAfter !== undefined) return Math.min(error.retryAfter * 1000, this.#options.maxRetryAfterMs)
-    return backoffDelay(attempt, this.#options.backoff)
+  /** How long to wait before retrying after `err`: its Retry-After (capped), else the backoff. */
+  retryDelay(err: unknown, attempt: number): number {
+    return retryDelay(err, attempt, this.#options)
   }
 
   /** One request, one reply, read whole within the timeout. */
@@ -157,14 +149,6 @@ export class Http {
     }
     return { method: req.method, headers, body, dispatcher: this.#options.dispatcher }
   }
-}
-
-/** Retried: the server refused for load or while shutting down, or (GET only) a gateway in between failed. */
-function isRetryable(error: NexusApiError, method: Method): boolean {
-  if (error.status === 429) return true
-  // Refused before any work was done: retrying a send cannot store it twice.
-  if (error.status === 503 && (error.code === 'capacity_exceeded' || error.code === 'shutting_down')) return true
-  return method === 'GET' && (error.status === 502 || error.status === 503 || error.status === 504)
 }
 
 function transportError(err: unknown, req: HttpRequest, outer: AbortSignal | undefined, timedOut: boolean, timeoutMs: number): unknown {

@@ -1,7 +1,9 @@
-import { type BackoffPolicy, backoffDelay, sleep } from './backoff.js'
+import { cursorValue } from '../core/cursor.js'
+import { sleep } from './backoff.js'
 import { NexusApiError, NexusTransportError } from './errors.js'
 import { EventStreamParser } from './event-stream.js'
 import type { Http } from './http.js'
+import { isRetryable } from './retry.js'
 import type { Message, MessagePage } from './types.js'
 
 /** How `messages()` listens: long-poll (`wait=30` in a loop) or one server-sent event stream. */
@@ -37,7 +39,6 @@ export interface StreamContext {
   agentId: string
   timeoutMs: number
   sseIdleTimeoutMs: number
-  backoff: BackoffPolicy
 }
 
 /**
@@ -56,12 +57,12 @@ export class MessageStream implements AsyncIterableIterator<Message> {
   readonly #controller = new AbortController()
   readonly #generator: AsyncGenerator<Message, void, undefined>
   readonly #detach: () => void
-  #last: bigint
+  #last: number
 
   constructor(context: StreamContext, options: MessagesOptions = {}) {
     this.#context = context
     this.#options = options
-    this.#last = options.after === undefined ? -1n : toCursor(options.after)
+    this.#last = options.after === undefined ? -1 : toCursor(options.after)
     const wait = options.wait ?? 30
     if (!(wait > 0 && wait <= 60)) throw new TypeError(`wait must be more than 0 and at most 60 seconds, not ${wait}`)
     const outer = options.signal
@@ -75,7 +76,7 @@ export class MessageStream implements AsyncIterableIterator<Message> {
 
   /** The cursor of the last message yielded (or the `after` it started from); undefined before any. */
   get cursor(): string | undefined {
-    return this.#last < 0n ? undefined : String(this.#last)
+    return this.#last < 0 ? undefined : String(this.#last)
   }
 
   /** The next message; `done` once the iteration has ended. */
@@ -221,10 +222,10 @@ export class MessageStream implements AsyncIterableIterator<Message> {
 
   /** True, and the cursor moves on, when `message` is newer than everything yielded so far. */
   #accept(message: Message): boolean {
-    if (typeof message?.cursor !== 'string' || !/^\d+$/.test(message.cursor)) {
+    const cursor = cursorValue(message?.cursor)
+    if (typeof message?.cursor !== 'string' || cursor === undefined) {
       throw new NexusTransportError('invalid_response', 'A message without a valid cursor came from the server.')
     }
-    const cursor = BigInt(message.cursor)
     if (cursor <= this.#last) return false
     this.#last = cursor
     return true
@@ -235,28 +236,21 @@ export class MessageStream implements AsyncIterableIterator<Message> {
    * that is not the protocol, too many failures), else waits before the next attempt.
    */
   async #pause(err: unknown, failures: number, signal: AbortSignal): Promise<void> {
-    if (err instanceof NexusApiError) {
-      const transient = err.status === 429 || err.status >= 500
-      if (!transient) throw err
-    } else if (!(err instanceof NexusTransportError) || err.code === 'invalid_response') {
-      throw err
-    }
+    // Both transports are GETs: the same rule as every other request (retry.ts).
+    if (!isRetryable(err, 'GET')) throw err
     if (failures >= (this.#options.maxReconnects ?? Infinity)) throw err
-    const delay = err instanceof NexusApiError && err.retryAfter !== undefined
-      ? this.#context.http.retryDelay(err, failures)
-      : backoffDelay(failures, this.#context.backoff)
     try {
-      await sleep(delay, signal)
+      await sleep(this.#context.http.retryDelay(err, failures), signal)
     } catch {
       // Aborted while waiting: the loop sees the signal and ends.
     }
   }
 }
 
-function toCursor(value: string | number): bigint {
-  const text = String(value)
-  if (!/^\d+$/.test(text)) throw new TypeError(`Not a cursor: ${JSON.stringify(text)}`)
-  return BigInt(text)
+function toCursor(value: string | number): number {
+  const cursor = cursorValue(value)
+  if (cursor === undefined) throw new TypeError(`Not a cursor: ${JSON.stringify(String(value))}`)
+  return cursor
 }
 
 function parseData<T>(data: string): T {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { CURSOR_PATTERN, cursorValue } from './cursor.js'
 import { type CoreLimits, MAX_PAGE, MAX_WAIT_SECONDS, MIN_AGENTS, MIN_TTL_SECONDS } from './limits.js'
 
 /**
@@ -7,16 +8,17 @@ import { type CoreLimits, MAX_PAGE, MAX_WAIT_SECONDS, MIN_AGENTS, MIN_TTL_SECOND
  * values are refused, never clamped.
  */
 
-/** A cursor on the wire: the decimal string of a non-negative integer (a bare number is fine too). */
-const CURSOR_DIGITS = /^\d{1,16}$/
+/** A cursor on the wire, parsed to its number by the one cursor rule (cursor.ts). */
 export const cursorSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   // One step, not a chain of pipes: `after` is parsed on every poll.
-  const text = String(value)
-  const cursor = Number(text)
-  if (CURSOR_DIGITS.test(text) && cursor <= Number.MAX_SAFE_INTEGER) return cursor
+  const cursor = cursorValue(value)
+  if (cursor !== undefined) return cursor
   ctx.issues.push({ code: 'custom', input: value, message: 'must be a decimal string of a non-negative integer' })
   return z.NEVER
 })
+
+/** A cursor as replies write it (the same rule; a pattern, so the OpenAPI document shows it). */
+export const cursorText = z.string().regex(CURSOR_PATTERN).describe('decimal cursor')
 
 export function ttlSchema(limits: CoreLimits) {
   return z.number().int().min(MIN_TTL_SECONDS).max(limits.maxTtlSeconds)

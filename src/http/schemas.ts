@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { cursorText as cursor } from '../core/inputs.js'
 
 /**
  * Zod schemas of the HTTP replies, shared by the routes. Declared for every status a route can
@@ -6,7 +7,6 @@ import { z } from 'zod'
  */
 
 const iso = z.string().describe('ISO-8601 UTC time')
-const cursor = z.string().regex(/^\d+$/).describe('decimal cursor')
 
 /** Headers are read loosely: the schema documents ours and keeps every other header. */
 export const agentHeaders = z.looseObject({
