@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import type { CoreLimits } from './core/limits.js'
 import { type CustomPattern, parseCustomPatterns } from './core/redact/index.js'
@@ -66,6 +67,35 @@ const clusterNodes = z
     return nodes
   })
 
+/**
+ * WEBHOOK_ALLOW_PRIVATE: which refused address ranges webhooks may reach anyway, for internal
+ * deployments and tests: false (none, the default), true (all), or CIDRs separated by commas.
+ */
+const webhookAllowPrivate = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, ctx): boolean | string[] => {
+    if (value === undefined || value === '' || value === 'false' || value === '0') return false
+    if (value === 'true' || value === '1') return true
+    const ranges = value.split(',').map((part) => part.trim()).filter(Boolean)
+    for (const range of ranges) {
+      if (!isCidr(range)) {
+        ctx.addIssue({ code: 'custom', message: `must be true, false or CIDRs separated by commas, such as 10.0.0.0/8,fd00::/8 (${JSON.stringify(range)} is not)` })
+        return z.NEVER
+      }
+    }
+    return ranges
+  })
+
+function isCidr(range: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(range)
+  if (!match) return false
+  const family = isIP(match[1]!)
+  const bits = Number(match[2])
+  return (family === 4 && bits <= 32) || (family === 6 && bits <= 128)
+}
+
 const envSchema = z.object({
   PORT: integer(8765, 0, 65535),
   HOST: z.string().trim().min(1).optional().transform((value) => value ?? '127.0.0.1'),
@@ -110,6 +140,13 @@ const envSchema = z.object({
   HUB_MAX_CONNECTIONS_PER_IP: integer(100, 1),
   HUB_CONNECT_TIMEOUT_SECONDS: integer(5, 1, 3600),
   HUB_SERVICE_TTL_SECONDS: integer(300, 1),
+  WEBHOOK_ALLOW_PRIVATE: webhookAllowPrivate,
+  WEBHOOK_TIMEOUT_SECONDS: integer(10, 1, 120),
+  WEBHOOK_MAX_PER_SESSION: integer(10, 1),
+  WEBHOOK_MAX_PER_HOST: integer(4, 1),
+  WEBHOOK_MAX_OUTSTANDING: integer(100, 1),
+  WEBHOOK_RETRY_BASE_MS: integer(1000, 1),
+  WEBHOOK_RETRY_MAX_SECONDS: integer(300, 1),
   STORE: z.enum(['sqlite', 'memory', 'redis']).optional().transform((value) => value ?? 'sqlite'),
   DATA_DIR: z
     .string()
@@ -185,6 +222,21 @@ export interface Config {
     connectTimeoutSeconds: number
     /** A service (and the requests waiting for it) is forgotten once its provider has been gone this long. */
     serviceTtlSeconds: number
+  }
+  /** Webhook delivery (references/api.md, "Webhooks"). */
+  webhooks: {
+    /** Refused ranges webhooks may reach anyway: none (false), all (true), or these CIDRs. */
+    allowPrivate: boolean | string[]
+    /** One delivery's whole call (connect, send, reply) must finish within this. */
+    timeoutMs: number
+    maxPerSession: number
+    /** Deliveries in flight to one host at once. */
+    maxPerHost: number
+    /** Deliveries in flight from this instance at once. */
+    maxOutstanding: number
+    /** The first retry waits about this long; each next one twice as long, up to retryMaxMs. */
+    retryBaseMs: number
+    retryMaxMs: number
   }
   /**
    * GET /metrics (references/operations.md): behind `Authorization: Bearer <token>` when a token
@@ -270,6 +322,15 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       maxConnectionsPerAddress: e.HUB_MAX_CONNECTIONS_PER_IP,
       connectTimeoutSeconds: e.HUB_CONNECT_TIMEOUT_SECONDS,
       serviceTtlSeconds: e.HUB_SERVICE_TTL_SECONDS,
+    },
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      maxPerSession: e.WEBHOOK_MAX_PER_SESSION,
+      maxPerHost: e.WEBHOOK_MAX_PER_HOST,
+      maxOutstanding: e.WEBHOOK_MAX_OUTSTANDING,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_SECONDS * 1000,
     },
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     store: {

@@ -19,6 +19,8 @@ export const API_ERROR_CODES = [
   'session_full',
   'agent_id_taken',
   'too_many_codes',
+  'webhook_url_refused',
+  'too_many_webhooks',
   'payload_too_large',
   'expectation_failed',
   'headers_too_large',

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from '../config.js'
 import type { PairingService } from '../core/pairing.js'
 import type { SessionService } from '../core/sessions.js'
+import type { WebhookService } from '../core/webhooks.js'
 import type { HoldGate } from '../realtime/gate.js'
 import type { Hub } from '../realtime/hub/hub.js'
 
@@ -10,6 +11,8 @@ import type { Hub } from '../realtime/hub/hub.js'
 export interface RouteContext {
   sessions: SessionService
   pairing: PairingService
+  /** Members' webhooks (references/api.md, "Webhooks"). */
+  webhooks: WebhookService
   /** Caps the requests held open (long-polls, streams). */
   holds: HoldGate
   /** The WebSocket chat hub, served on `/` and `/v1/hub`. */

@@ -353,8 +353,12 @@ export type LeaseWebhookOutcome =
 export type WebhookSettlement =
   /** Messages through `cursor` were delivered: the cursor moves there (never back), the health is good again. */
   | { kind: 'delivered'; cursor: number; recheckAt: number }
-  /** Nothing was sent (nothing pending, or the holder gave up its turn). */
-  | { kind: 'idle'; recheckAt: number }
+  /**
+   * Nothing was sent (nothing pending, or the holder gave up its turn); the health is unchanged.
+   * With `cursor`, the cursor still moves there (never back): messages the member need not get,
+   * its own, were passed over.
+   */
+  | { kind: 'idle'; recheckAt: number; cursor?: number }
   | { kind: 'failed'; error: string; retryAt: number }
 
 /** After a settle: 'lost' when the caller no longer held the lease (nothing changed); 'more' when messages wait past the cursor. */

@@ -47,6 +47,7 @@ export function settle(held: HeldWebhook, settlement: WebhookSettlement, lastCur
     held.nextAttemptAt = settlement.retryAt
     return 'settled'
   }
+  if (settlement.kind === 'idle' && settlement.cursor !== undefined) held.cursor = Math.max(held.cursor, settlement.cursor)
   if (settlement.kind === 'delivered') {
     held.cursor = Math.max(held.cursor, settlement.cursor)
     held.lastSuccessAt = now
