@@ -27,7 +27,7 @@ import type {
 import type {
   GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
 } from './store.js'
-import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, webhookRecord } from './webhook-state.js'
+import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, stillOwned, webhookRecord } from './webhook-state.js'
 
 interface Member extends MemberRecord {
   keyHash: string
@@ -322,7 +322,7 @@ export class MemoryStore implements SessionStore {
     let hooks = this.#webhooks.get(sessionId)
     const held = hooks?.get(agentId)
     if (held) {
-      replaceWebhook(held, hook, now)
+      replaceWebhook(held, hook, keyHash, now)
       return { ok: true, webhook: webhookRecord(held), replaced: true }
     }
     if ((hooks?.size ?? 0) >= maxPerSession) return { ok: false, reason: 'too_many' }
@@ -330,7 +330,7 @@ export class MemoryStore implements SessionStore {
       hooks = new Map()
       this.#webhooks.set(sessionId, hooks)
     }
-    const created = newWebhook(hook, room.record.lastCursor, now)
+    const created = newWebhook(hook, keyHash, room.record.lastCursor, now)
     hooks.set(agentId, created)
     return { ok: true, webhook: webhookRecord(created), replaced: false }
   }
@@ -339,7 +339,8 @@ export class MemoryStore implements SessionStore {
     const room = this.#webhookMember(sessionId, agentId, keyHash, now)
     if (typeof room === 'string') return { ok: false, reason: room }
     const held = this.#webhooks.get(sessionId)?.get(agentId)
-    return { ok: true, webhook: held ? webhookRecord(held) : null, lastCursor: room.record.lastCursor }
+    // One left behind by an earlier member of the same id is not this one's.
+    return { ok: true, webhook: held && stillOwned(held, keyHash) ? webhookRecord(held) : null, lastCursor: room.record.lastCursor }
   }
 
   async removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome> {
@@ -356,7 +357,7 @@ export class MemoryStore implements SessionStore {
     const held = hooks?.get(agentId)
     if (!hooks || !held) return { ok: false, reason: 'gone' }
     const room = this.#live(sessionId, now)
-    if (!room || !room.members.has(agentId)) {
+    if (!room || !stillOwned(held, room.members.get(agentId)?.keyHash ?? null)) {
       hooks.delete(agentId)
       if (hooks.size === 0) this.#webhooks.delete(sessionId)
       return { ok: false, reason: 'gone' }

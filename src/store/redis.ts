@@ -30,7 +30,7 @@ import type {
 import type {
   GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
 } from './store.js'
-import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, webhookRecord } from './webhook-state.js'
+import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, stillOwned, webhookRecord } from './webhook-state.js'
 import { sameKeyHash } from '../core/ids.js'
 
 /** A single Redis or a Redis Cluster: the store runs the same on both. */
@@ -469,9 +469,9 @@ export class RedisStore implements SessionStore {
       let held: HeldWebhook
       if (read.held) {
         held = read.held
-        replaceWebhook(held, hook, now)
+        replaceWebhook(held, hook, keyHash, now)
       } else {
-        held = newWebhook(hook, read.lastCursor, now)
+        held = newWebhook(hook, keyHash, read.lastCursor, now)
       }
       const written = await this.#webhookWrite(sessionId, agentId, read.raw, held, undefined, read.held ? undefined : maxPerSession, now)
       if (written === 'conflict' && tries < WEBHOOK_TRIES) continue
@@ -486,7 +486,8 @@ export class RedisStore implements SessionStore {
     const read = await this.#webhookRead(sessionId, agentId, now)
     const refused = memberRefusal(read, keyHash)
     if (refused) return { ok: false, reason: refused }
-    return { ok: true, webhook: read.held ? webhookRecord(read.held) : null, lastCursor: read.lastCursor }
+    // One left behind by an earlier member of the same id is not this one's.
+    return { ok: true, webhook: read.held && stillOwned(read.held, keyHash) ? webhookRecord(read.held) : null, lastCursor: read.lastCursor }
   }
 
   async removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome> {
@@ -505,7 +506,7 @@ export class RedisStore implements SessionStore {
   async leaseWebhook(sessionId: string, agentId: string, holder: string, until: number, now: number): Promise<LeaseWebhookOutcome> {
     for (let tries = 0; ; tries++) {
       const read = await this.#webhookRead(sessionId, agentId, now)
-      if (!read.held || read.state !== 'ok' || read.keyHash === null) {
+      if (!read.held || read.state !== 'ok' || !stillOwned(read.held, read.keyHash)) {
         if (read.held) await this.#webhookWrite(sessionId, agentId, read.raw, null, undefined, undefined, now)
         await this.#webhookDue(sessionId, agentId, null)
         return { ok: false, reason: 'gone' }

@@ -1,3 +1,4 @@
+import { sameKeyHash } from '../core/ids.js'
 import type { SettleWebhookOutcome, WebhookRecord, WebhookSettlement } from './store.js'
 
 /**
@@ -7,16 +8,25 @@ import type { SettleWebhookOutcome, WebhookRecord, WebhookSettlement } from './s
 
 /** A webhook as a store holds it: the record and its lease. */
 export interface HeldWebhook extends WebhookRecord {
+  /**
+   * The key digest of the member that set it: a member who leaves and another who joins under
+   * the same id later does not inherit the webhook (the lease finds it gone).
+   */
+  memberKeyHash: string
   leaseHolder: string | null
   leaseUntil: number
 }
 
-export function newWebhook(hook: { url: string; secret: string }, cursor: number, now: number): HeldWebhook {
-  return { url: hook.url, secret: hook.secret, createdAt: now, cursor, lastSuccessAt: null, lastError: null, attempts: 0, nextAttemptAt: now, leaseHolder: null, leaseUntil: 0 }
+export function newWebhook(hook: { url: string; secret: string }, memberKeyHash: string, cursor: number, now: number): HeldWebhook {
+  return {
+    url: hook.url, secret: hook.secret, createdAt: now, cursor, lastSuccessAt: null, lastError: null, attempts: 0, nextAttemptAt: now,
+    memberKeyHash, leaseHolder: null, leaseUntil: 0,
+  }
 }
 
 /** A replacement: new url and secret, clean health, the same cursor; due at once. */
-export function replaceWebhook(held: HeldWebhook, hook: { url: string; secret: string }, now: number): void {
+export function replaceWebhook(held: HeldWebhook, hook: { url: string; secret: string }, memberKeyHash: string, now: number): void {
+  held.memberKeyHash = memberKeyHash
   held.url = hook.url
   held.secret = hook.secret
   held.createdAt = now
@@ -24,6 +34,11 @@ export function replaceWebhook(held: HeldWebhook, hook: { url: string; secret: s
   held.lastError = null
   held.attempts = 0
   held.nextAttemptAt = now
+}
+
+/** Whether the webhook still belongs to the member now wearing its id (`keyHash` null: no member). */
+export function stillOwned(held: HeldWebhook, keyHash: string | null): boolean {
+  return keyHash !== null && sameKeyHash(held.memberKeyHash, keyHash)
 }
 
 /** Whether `holder` may take the lease now (none runs, it ran out, or it is the holder's own). */

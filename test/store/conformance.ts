@@ -531,7 +531,11 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     await store.setWebhook(id, 'a', key('a'), hook(1), 5, T0)
     await store.setWebhook(id, 'b', key('b'), hook(2), 5, T0)
     await store.leave(id, 'b', key('b'), T0)
+    // Another agent joins under the departed member's id: the webhook is not its to inherit.
+    await store.join(id, { agentId: 'b', keyHash: key('b-again') }, T0)
+    t.same(await store.getWebhook(id, 'b', key('b-again'), T0), { ok: true, webhook: null, lastCursor: 0 }, 'not shown to the newcomer')
     t.same(await store.leaseWebhook(id, 'b', 'h', T0 + 100, T0), { ok: false, reason: 'gone' })
+    t.same(await store.getWebhook(id, 'b', key('b-again'), T0), { ok: true, webhook: null, lastCursor: 0 })
     t.same(await store.leaseWebhook(id, 'b', 'h', T0 + 100, T0), { ok: false, reason: 'gone' })
     t.same(await store.leaseWebhook(id, 'a', 'h', T0 + 100, T0 + 61_000), { ok: false, reason: 'gone' })
     await store.sweep(T0 + 61_000)

@@ -127,6 +127,8 @@ export const migrations: readonly Migration[] = [
         last_error TEXT,
         attempts INTEGER NOT NULL,
         next_attempt_at INTEGER NOT NULL,
+        -- The key digest of the member that set it: another member under the same id later does not inherit it.
+        member_key_hash TEXT NOT NULL,
         lease_holder TEXT,
         lease_until INTEGER NOT NULL,
         PRIMARY KEY (session, agent_id)

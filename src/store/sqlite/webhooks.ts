@@ -3,7 +3,7 @@ import { sameKeyHash } from '../../core/ids.js'
 import type {
   GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
 } from '../store.js'
-import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, webhookRecord } from '../webhook-state.js'
+import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, stillOwned, webhookRecord } from '../webhook-state.js'
 import type { Prepared } from './statements.js'
 
 interface WebhookRow {
@@ -15,6 +15,7 @@ interface WebhookRow {
   last_error: string | null
   attempts: number
   next_attempt_at: number
+  member_key_hash: string
   lease_holder: string | null
   lease_until: number
 }
@@ -45,12 +46,12 @@ export class SqliteWebhooks {
     const row = this.#q.get.get(session.seq, agentId)
     if (row) {
       const held = heldOf(row)
-      replaceWebhook(held, hook, now)
+      replaceWebhook(held, hook, keyHash, now)
       this.#write(session.seq, agentId, sessionId, held)
       return { ok: true, webhook: webhookRecord(held), replaced: true }
     }
     if (this.#q.count.get(session.seq)!.n >= maxPerSession) return { ok: false, reason: 'too_many' }
-    const held = newWebhook(hook, session.last_cursor, now)
+    const held = newWebhook(hook, keyHash, session.last_cursor, now)
     this.#write(session.seq, agentId, sessionId, held)
     return { ok: true, webhook: webhookRecord(held), replaced: false }
   }
@@ -59,7 +60,9 @@ export class SqliteWebhooks {
     const session = this.#member(sessionId, agentId, keyHash, now)
     if (typeof session === 'string') return { ok: false, reason: session }
     const row = this.#q.get.get(session.seq, agentId)
-    return { ok: true, webhook: row ? webhookRecord(heldOf(row)) : null, lastCursor: session.last_cursor }
+    // One left behind by an earlier member of the same id is not this one's.
+    const held = row ? heldOf(row) : null
+    return { ok: true, webhook: held && stillOwned(held, keyHash) ? webhookRecord(held) : null, lastCursor: session.last_cursor }
   }
 
   remove(sessionId: string, agentId: string, keyHash: string, now: number): RemoveWebhookOutcome {
@@ -74,7 +77,7 @@ export class SqliteWebhooks {
     const row = session ? q.get.get(session.seq, agentId) : undefined
     // No row without its session: the trigger took them together.
     if (!session || !row) return { ok: false, reason: 'gone' }
-    if (session.expires_at <= now || !q.member.get(session.seq, agentId)) {
+    if (session.expires_at <= now || !stillOwned(heldOf(row), q.member.get(session.seq, agentId)?.key_hash ?? null)) {
       q.delete.run(session.seq, agentId)
       return { ok: false, reason: 'gone' }
     }
@@ -111,7 +114,7 @@ export class SqliteWebhooks {
 
   #write(seq: number, agentId: string, sessionId: string, h: HeldWebhook): void {
     this.#q.upsert.run(
-      seq, agentId, sessionId, h.url, h.secret, h.createdAt, h.cursor, h.lastSuccessAt, h.lastError, h.attempts, h.nextAttemptAt, h.leaseHolder, h.leaseUntil,
+      seq, agentId, sessionId, h.url, h.secret, h.createdAt, h.cursor, h.lastSuccessAt, h.lastError, h.attempts, h.nextAttemptAt, h.memberKeyHash, h.leaseHolder, h.leaseUntil,
     )
   }
 }
@@ -119,7 +122,7 @@ export class SqliteWebhooks {
 function heldOf(row: WebhookRow): HeldWebhook {
   return {
     url: row.url, secret: row.secret, createdAt: row.created_at, cursor: row.cursor, lastSuccessAt: row.last_success_at, lastError: row.last_error,
-    attempts: row.attempts, nextAttemptAt: row.next_attempt_at, leaseHolder: row.lease_holder, leaseUntil: row.lease_until,
+    attempts: row.attempts, nextAttemptAt: row.next_attempt_at, memberKeyHash: row.member_key_hash, leaseHolder: row.lease_holder, leaseUntil: row.lease_until,
   }
 }
 
@@ -131,9 +134,9 @@ function prepare(db: Database) {
     member: s<[number, string], { key_hash: string }>('SELECT key_hash FROM members WHERE session = ? AND agent_id = ?'),
     get: s<[number, string], WebhookRow>('SELECT * FROM webhooks WHERE session = ? AND agent_id = ?'),
     count: s<[number], { n: number }>('SELECT count(*) AS n FROM webhooks WHERE session = ?'),
-    upsert: s<[number, string, string, string, string, number, number, number | null, string | null, number, number, string | null, number]>(
+    upsert: s<[number, string, string, string, string, number, number, number | null, string | null, number, number, string, string | null, number]>(
       `INSERT OR REPLACE INTO webhooks (session, agent_id, session_id, url, secret, created_at, cursor, last_success_at, last_error, attempts,
-        next_attempt_at, lease_holder, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        next_attempt_at, member_key_hash, lease_holder, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     lease: s<[string, number, number, number, string]>('UPDATE webhooks SET lease_holder = ?, lease_until = ?, next_attempt_at = ? WHERE session = ? AND agent_id = ?'),
     delete: s<[number, string]>('DELETE FROM webhooks WHERE session = ? AND agent_id = ?'),
