@@ -39,6 +39,8 @@ export class WebhookWorker implements SessionWatcher {
   /** Webhooks being worked on, and whether another turn was asked for meanwhile. */
   readonly #running = new Map<string, { again: boolean }>()
   readonly #perHost = new Map<string, number>()
+  /** Webhooks that found their host at its cap, woken in turn as its deliveries end. */
+  readonly #hostQueue = new Map<string, WebhookRef[]>()
   readonly #timers = new Set<NodeJS.Timeout>()
   #scanner: NodeJS.Timeout | undefined
   #scanning = false
@@ -79,6 +81,7 @@ export class WebhookWorker implements SessionWatcher {
     clearInterval(this.#scanner)
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
+    this.#hostQueue.clear()
     for (const sessionId of [...this.#known.keys()]) this.#forget(sessionId)
     if (this.#running.size === 0) return
     await new Promise<void>((resolve) => {
@@ -150,6 +153,8 @@ export class WebhookWorker implements SessionWatcher {
       .catch((err: unknown) => this.#o.log.warn({ err: { message: (err as Error).message } }, 'webhook delivery failed'))
       .finally(() => {
         this.#running.delete(key)
+        // Asked for again after the loop's last check: start over rather than lose the wake.
+        if (turn.again && !this.#closed) return this.#kick(ref)
         if (this.#running.size === 0) for (const done of [...this.#idle]) done()
       })
   }
@@ -172,8 +177,12 @@ export class WebhookWorker implements SessionWatcher {
     }
     const host = hostOf(webhook.url)
     if ((this.#perHost.get(host) ?? 0) >= o.maxPerHost) {
-      // The host is busy with this instance's other deliveries: due again now, found by the next scan.
+      // The host is busy with this instance's other deliveries: wait for one of them to end (the
+      // messages piling up meanwhile go in one batch). Due now in the store, should this instance go.
       await o.webhooks.settle(ref, this.#holder, { kind: 'idle', recheckAt: o.webhooks.now() })
+      const queue = this.#hostQueue.get(host)
+      if (queue) queue.push(ref)
+      else this.#hostQueue.set(host, [ref])
       return false
     }
     const batch = await o.webhooks.batch(ref, webhook.cursor)
@@ -202,6 +211,7 @@ export class WebhookWorker implements SessionWatcher {
       const left = (this.#perHost.get(host) ?? 1) - 1
       if (left === 0) this.#perHost.delete(host)
       else this.#perHost.set(host, left)
+      this.#wakeHost(host)
     }
     if (result.ok) {
       return (await o.webhooks.settle(ref, this.#holder, { kind: 'delivered', cursor: batch.cursor, recheckAt: recheckAt() })) === 'more'
@@ -210,6 +220,14 @@ export class WebhookWorker implements SessionWatcher {
     await o.webhooks.settle(ref, this.#holder, { kind: 'failed', error: result.error, retryAt: o.webhooks.now() + delay })
     this.#retryIn(ref, delay)
     return false
+  }
+
+  /** A delivery to `host` ended: the next webhook waiting for it gets its turn. */
+  #wakeHost(host: string): void {
+    const queue = this.#hostQueue.get(host)
+    const next = queue?.shift()
+    if (queue?.length === 0) this.#hostQueue.delete(host)
+    if (next) queueMicrotask(() => this.#kick(next))
   }
 
   #retryIn(ref: WebhookRef, delay: number): void {
