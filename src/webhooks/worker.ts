@@ -39,8 +39,10 @@ export class WebhookWorker implements SessionWatcher {
   /** Webhooks being worked on, and whether another turn was asked for meanwhile. */
   readonly #running = new Map<string, { again: boolean }>()
   readonly #perHost = new Map<string, number>()
-  /** Webhooks that found their host at its cap, woken in turn as its deliveries end. */
-  readonly #hostQueue = new Map<string, WebhookRef[]>()
+  /** Webhooks that found their host at its cap, woken in turn as its deliveries end (by key, once each). */
+  readonly #hostQueue = new Map<string, Map<string, WebhookRef>>()
+  /** The host each webhook delivered to last, so a busy host is waited for without a trip to the store. */
+  readonly #hostOf = new Map<string, string>()
   readonly #timers = new Set<NodeJS.Timeout>()
   #scanner: NodeJS.Timeout | undefined
   #scanning = false
@@ -110,7 +112,10 @@ export class WebhookWorker implements SessionWatcher {
   }
 
   #forget(sessionId: string): void {
-    if (!this.#known.delete(sessionId)) return
+    const agents = this.#known.get(sessionId)
+    if (!agents) return
+    for (const agentId of agents) this.#hostOf.delete(refKey({ sessionId, agentId }))
+    this.#known.delete(sessionId)
     this.#o.webhooks.unwatch(sessionId, this)
   }
 
@@ -134,13 +139,15 @@ export class WebhookWorker implements SessionWatcher {
   /** Works on a webhook now, or once its current turn ends; beyond the outstanding cap, the scan finds it later. */
   #kick(ref: WebhookRef): void {
     if (this.#closed) return
-    const key = `${ref.sessionId} ${ref.agentId}`
+    const key = refKey(ref)
     const running = this.#running.get(key)
     if (running) {
       running.again = true
       return
     }
     if (this.#running.size >= this.#o.maxOutstanding) return
+    const host = this.#hostOf.get(key)
+    if (host !== undefined && (this.#perHost.get(host) ?? 0) >= this.#o.maxPerHost) return this.#waitForHost(host, key, ref)
     const turn = { again: false }
     this.#running.set(key, turn)
     const loop = async () => {
@@ -155,6 +162,9 @@ export class WebhookWorker implements SessionWatcher {
         this.#running.delete(key)
         // Asked for again after the loop's last check: start over rather than lose the wake.
         if (turn.again && !this.#closed) return this.#kick(ref)
+        // A turn that ended without holding its host's slot passes the wake on down the queue.
+        const host = this.#hostOf.get(key)
+        if (host !== undefined && (this.#perHost.get(host) ?? 0) < this.#o.maxPerHost) this.#wakeHost(host)
         if (this.#running.size === 0) for (const done of [...this.#idle]) done()
       })
   }
@@ -166,7 +176,10 @@ export class WebhookWorker implements SessionWatcher {
     // Long enough for the call and the reads around it; a holder that dies frees it after this.
     const leased = await o.webhooks.lease(ref, this.#holder, now + o.timeoutMs * 2 + 5000)
     if (!leased.ok) {
-      if (leased.reason === 'gone') this.#known.get(ref.sessionId)?.delete(ref.agentId)
+      if (leased.reason === 'gone') {
+        this.#known.get(ref.sessionId)?.delete(ref.agentId)
+        this.#hostOf.delete(refKey(ref))
+      }
       return false
     }
     this.#know(ref)
@@ -176,13 +189,12 @@ export class WebhookWorker implements SessionWatcher {
       return (await o.webhooks.settle(ref, this.#holder, { kind: 'idle', recheckAt: recheckAt() })) === 'more'
     }
     const host = hostOf(webhook.url)
+    this.#hostOf.set(refKey(ref), host)
     if ((this.#perHost.get(host) ?? 0) >= o.maxPerHost) {
       // The host is busy with this instance's other deliveries: wait for one of them to end (the
       // messages piling up meanwhile go in one batch). Due now in the store, should this instance go.
       await o.webhooks.settle(ref, this.#holder, { kind: 'idle', recheckAt: o.webhooks.now() })
-      const queue = this.#hostQueue.get(host)
-      if (queue) queue.push(ref)
-      else this.#hostQueue.set(host, [ref])
+      this.#waitForHost(host, refKey(ref), ref)
       return false
     }
     const batch = await o.webhooks.batch(ref, webhook.cursor)
@@ -225,9 +237,20 @@ export class WebhookWorker implements SessionWatcher {
   /** A delivery to `host` ended: the next webhook waiting for it gets its turn. */
   #wakeHost(host: string): void {
     const queue = this.#hostQueue.get(host)
-    const next = queue?.shift()
-    if (queue?.length === 0) this.#hostQueue.delete(host)
-    if (next) queueMicrotask(() => this.#kick(next))
+    if (!queue) return
+    const [key, next] = queue.entries().next().value as [string, WebhookRef]
+    queue.delete(key)
+    if (queue.size === 0) this.#hostQueue.delete(host)
+    queueMicrotask(() => this.#kick(next))
+  }
+
+  #waitForHost(host: string, key: string, ref: WebhookRef): void {
+    let queue = this.#hostQueue.get(host)
+    if (!queue) {
+      queue = new Map()
+      this.#hostQueue.set(host, queue)
+    }
+    queue.set(key, ref)
   }
 
   #retryIn(ref: WebhookRef, delay: number): void {
@@ -239,6 +262,10 @@ export class WebhookWorker implements SessionWatcher {
     timer.unref()
     this.#timers.add(timer)
   }
+}
+
+function refKey(ref: WebhookRef): string {
+  return `${ref.sessionId} ${ref.agentId}`
 }
 
 function hostOf(url: string): string {

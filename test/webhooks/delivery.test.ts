@@ -174,3 +174,29 @@ t.test('a join or a claim with webhookUrl sets the webhook and answers its secre
   t.equal(plain.status, 200)
   t.notOk('webhookSecret' in plain.body)
 })
+
+t.test('at one delivery per host at a time, many webhooks of one host all get theirs, in order, batched', async (t) => {
+  const r = await receiver(t)
+  const app = await build(t, { ...env, WEBHOOK_MAX_PER_HOST: '1' })
+  const sessions = []
+  for (let i = 0; i < 5; i++) {
+    const s = await twoAgents(app)
+    await setHook(app, s.sessionId, 'guest', s.guestKey, r.url)
+    sessions.push(s)
+  }
+  const sent = new Map<string, string[]>()
+  await Promise.all(sessions.map(async (s, i) => {
+    const texts: string[] = []
+    for (let n = 0; n < 10; n++) {
+      texts.push(`s${i}-${n}`)
+      await send(app, s.sessionId, 'host', { text: `s${i}-${n}` }, s.hostKey)
+    }
+    sent.set(s.sessionId, texts)
+  }))
+  t.ok(await until(() => r.texts().length >= 50, 8000), 'all 50 arrived')
+  for (const s of sessions) {
+    const got = r.deliveries.filter((d) => d.json.sessionId === s.sessionId).flatMap((d) => d.json.messages.map((m) => m.text))
+    t.same(got, sent.get(s.sessionId), 'in order, once')
+  }
+  t.ok(r.deliveries.length <= 50)
+})
