@@ -191,6 +191,18 @@ if (wanted('cli') && existsSync(new URL('./cli.ts', import.meta.url))) {
   }
 }
 
+if (wanted('webhooks') && existsSync(new URL('./webhooks.ts', import.meta.url))) {
+  process.stderr.write('webhooks, beside long-poll\n')
+  const { runWebhookBench } = await import('./webhooks.js')
+  const hooks = await runWebhookBench()
+  results.webhooks = hooks
+  row('delivery webhook, 1000 msg/s over 100 sessions: p50 / p99 / max ms', `${fixed(hooks.webhookP50ms!)} / ${fixed(hooks.webhookP99ms!)} / ${fixed(hooks.webhookMaxMs!)}`, '(beside long-poll)', null)
+  row('delivery webhook: received exactly once, in order', `${hooks.webhookReceived}/${hooks.webhookSent}, dup ${hooks.webhookDuplicates}, disorder ${hooks.webhookOutOfOrder}`, 'all', hooks.webhookValid === 1)
+  row('  webhook POSTs for those messages (warm-up included)', String(hooks.webhookPosts), '', null)
+  row('  long-poll in the same run: p50 / p99 ms', `${fixed(hooks.longPollP50ms!)} / ${fixed(hooks.longPollP99ms!)}`, '', null)
+  row('send throughput with 100 webhooks over without (median of rounds)', `${fixed(hooks.sendRatio!)} (${fixed(hooks.sendRpsWithWebhooks!, 0)} vs ${fixed(hooks.sendRpsWithout!, 0)}/s)`, '>= 0.9', hooks.sendRatio! >= 0.9 && hooks.sendErrors === 0)
+}
+
 const width = Math.max(...rows.map((r) => r.figure.length))
 const valueWidth = Math.max(...rows.map((r) => r.value.length))
 process.stdout.write(`\n${'figure'.padEnd(width)}  ${'value'.padEnd(valueWidth)}  target\n`)

@@ -12,6 +12,7 @@ import { PairingService } from './core/pairing.js'
 import { createRedactor } from './core/redact/index.js'
 import { Identities } from './core/identities.js'
 import { SessionService } from './core/sessions.js'
+import { WebhookService } from './core/webhooks.js'
 import type { RouteContext } from './http/context.js'
 import { clientErrorHandler } from './http/client-errors.js'
 import { ConnectionCap } from './http/connection-cap.js'
@@ -30,6 +31,7 @@ import { mcpRoutes } from './mcp/route.js'
 import { homeRoute, pageRoutes } from './http/routes/pages.js'
 import { pairingRoutes } from './http/routes/pairing.js'
 import { sessionRoutes } from './http/routes/sessions.js'
+import { webhookRoutes } from './http/routes/webhooks.js'
 import { HoldGate } from './http/hold-gate.js'
 import { Hub } from './realtime/hub/hub.js'
 import { hubRoutes } from './realtime/hub/routes.js'
@@ -39,6 +41,9 @@ import { Metrics } from './metrics/metrics.js'
 import { metricsRoute } from './metrics/route.js'
 import { MeteredStore } from './metrics/store.js'
 import { createStore, storeFacilities } from './store/index.js'
+import { Deliverer } from './webhooks/deliver.js'
+import { AddressPolicy, urlProblem } from './webhooks/guard.js'
+import { WebhookWorker } from './webhooks/worker.js'
 import type { SessionStore } from './store/store.js'
 
 export interface BuildOptions {
@@ -49,6 +54,10 @@ export interface BuildOptions {
   checkReplies?: boolean
   /** Fastify's logger option; defaults to pino at the configured level. */
   logger?: FastifyServerOptions['logger']
+  /** Whether this app delivers webhooks (default true); the API to set them is there either way. */
+  webhooks?: boolean
+  /** Stands in for DNS in webhook delivery (tests of the SSRF guard). */
+  webhookResolve?: typeof import('node:dns').lookup
 }
 
 declare module 'fastify' {
@@ -111,6 +120,28 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   const redactor = createRedactor({ extraPatterns: config.redactionPatterns })
   const sessions = new SessionService({ store, clock, limits: config.limits, redactor, requireKeyForReads: config.requireKeyForReads, meter: metrics.meter })
   const pairing = new PairingService({ store, clock, limits: config.limits })
+  // Webhooks (references/api.md, "Webhooks"): the rules in the core, delivery in src/webhooks/.
+  const webhookPolicy = new AddressPolicy(config.webhooks.allowPrivate)
+  const deliverer = new Deliverer({ policy: webhookPolicy, timeoutMs: config.webhooks.timeoutMs, ...(options.webhookResolve ? { resolve: options.webhookResolve } : {}) })
+  let webhookWorker: WebhookWorker | undefined
+  const webhooks = new WebhookService({
+    store,
+    clock,
+    maxPerSession: config.webhooks.maxPerSession,
+    maxBatchBytes: config.limits.maxPageBytes,
+    checkUrl: (url) => urlProblem(url, webhookPolicy),
+    onSet: (ref) => webhookWorker?.noticeSet(ref),
+  })
+  webhookWorker = new WebhookWorker({
+    webhooks,
+    deliverer,
+    timeoutMs: config.webhooks.timeoutMs,
+    maxPerHost: config.webhooks.maxPerHost,
+    maxOutstanding: config.webhooks.maxOutstanding,
+    retryBaseMs: config.webhooks.retryBaseMs,
+    retryMaxMs: config.webhooks.retryMaxMs,
+    log: app.log,
+  })
 
   await app.register(swagger, {
     openapi: {
@@ -153,12 +184,13 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   const holds = new HoldGate(config.waiters)
   metrics.attach({ stats: () => sessions.stats(), waiters: () => holds.held, hubConnections: () => hub.connections })
   if (config.metrics.port === undefined) metricsRoute(app, metrics, config.metrics.token)
-  const context: RouteContext = { sessions, pairing, holds, config, version, storeKind: store.kind, startedAt: Date.now() }
+  const context: RouteContext = { sessions, pairing, webhooks, holds, config, version, storeKind: store.kind, startedAt: Date.now() }
   healthRoutes(app, context, facilities.reachable)
   sessionRoutes(app, context)
   messageRoutes(app, context)
   sseRoutes(app, context)
   pairingRoutes(app, context)
+  webhookRoutes(app, context)
   pageRoutes(app, context)
   clientFileRoutes(app)
   mcpRoutes(app, context)
@@ -191,6 +223,7 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
     sessions.sweep().catch((err: unknown) => app.log.error({ err }, 'sweep failed'))
   }, config.sweepIntervalSeconds * 1000)
   sweeper.unref()
+  if (options.webhooks !== false) webhookWorker.start()
   // Long-polls would hold the close up to a minute: answer them now, as the contract says.
   app.addHook('preClose', async () => {
     sessions.releaseWaiters()
@@ -199,6 +232,9 @@ export async function buildApp(config: Config = loadConfig(), options: BuildOpti
   draining.registerWindow(app)
   app.addHook('onClose', async () => {
     clearInterval(sweeper)
+    // Deliveries in flight settle (or their lease runs out for another instance) before the store closes.
+    await webhookWorker?.close()
+    await deliverer.close()
     if (ownsStore) await store.close()
   })
 

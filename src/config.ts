@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { type IdentityRules, parseIdentityLines } from './core/identities.js'
 import type { CoreLimits } from './core/limits.js'
@@ -68,6 +69,35 @@ const clusterNodes = z
     return nodes
   })
 
+/**
+ * WEBHOOK_ALLOW_PRIVATE: which refused address ranges webhooks may reach anyway, for internal
+ * deployments and tests: false (none, the default), true (all), or CIDRs separated by commas.
+ */
+const webhookAllowPrivate = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, ctx): boolean | string[] => {
+    if (value === undefined || value === '' || value === 'false' || value === '0') return false
+    if (value === 'true' || value === '1') return true
+    const ranges = value.split(',').map((part) => part.trim()).filter(Boolean)
+    for (const range of ranges) {
+      if (!isCidr(range)) {
+        ctx.addIssue({ code: 'custom', message: `must be true, false or CIDRs separated by commas, such as 10.0.0.0/8,fd00::/8 (${JSON.stringify(range)} is not)` })
+        return z.NEVER
+      }
+    }
+    return ranges
+  })
+
+function isCidr(range: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(range)
+  if (!match) return false
+  const family = isIP(match[1]!)
+  const bits = Number(match[2])
+  return (family === 4 && bits <= 32) || (family === 6 && bits <= 128)
+}
+
 const envSchema = z.object({
   PORT: integer(8765, 0, 65535),
   HOST: z.string().trim().min(1).optional().transform((value) => value ?? '127.0.0.1'),
@@ -118,6 +148,13 @@ const envSchema = z.object({
     .transform((value) => value !== 'false' && value !== '0'),
   HUB_IDENTITIES: z.string().trim().optional().transform((value) => (value === '' ? undefined : value)),
   HUB_IDENTITY_TTL_DAYS: integer(30, 1, 36500),
+  WEBHOOK_ALLOW_PRIVATE: webhookAllowPrivate,
+  WEBHOOK_TIMEOUT_SECONDS: integer(10, 1, 120),
+  WEBHOOK_MAX_PER_SESSION: integer(10, 1),
+  WEBHOOK_MAX_PER_HOST: integer(4, 1),
+  WEBHOOK_MAX_OUTSTANDING: integer(100, 1),
+  WEBHOOK_RETRY_BASE_MS: integer(1000, 1),
+  WEBHOOK_RETRY_MAX_SECONDS: integer(300, 1),
   STORE: z.enum(['sqlite', 'memory', 'redis']).optional().transform((value) => value ?? 'sqlite'),
   DATA_DIR: z
     .string()
@@ -196,6 +233,21 @@ export interface Config {
   }
   /** Who may wear a hub agent id (references/hub.md, "Identity"). */
   hubIdentities: IdentityRules
+  /** Webhook delivery (references/api.md, "Webhooks"). */
+  webhooks: {
+    /** Refused ranges webhooks may reach anyway: none (false), all (true), or these CIDRs. */
+    allowPrivate: boolean | string[]
+    /** One delivery's whole call (connect, send, reply) must finish within this. */
+    timeoutMs: number
+    maxPerSession: number
+    /** Deliveries in flight to one host at once. */
+    maxPerHost: number
+    /** Deliveries in flight from this instance at once. */
+    maxOutstanding: number
+    /** The first retry waits about this long; each next one twice as long, up to retryMaxMs. */
+    retryBaseMs: number
+    retryMaxMs: number
+  }
   /**
    * GET /metrics (references/operations.md): behind `Authorization: Bearer <token>` when a token
    * is set; on a port of its own when `port` is set, and then not on the API's port.
@@ -296,6 +348,15 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
       serviceTtlSeconds: e.HUB_SERVICE_TTL_SECONDS,
     },
     hubIdentities: { openRegistration: e.HUB_OPEN_REGISTRATION, provisioned, ttlDays: e.HUB_IDENTITY_TTL_DAYS },
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      maxPerSession: e.WEBHOOK_MAX_PER_SESSION,
+      maxPerHost: e.WEBHOOK_MAX_PER_HOST,
+      maxOutstanding: e.WEBHOOK_MAX_OUTSTANDING,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_SECONDS * 1000,
+    },
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     store: {
       kind: e.STORE,

@@ -19,6 +19,8 @@ import type {
   SentMessage,
   SessionStatus,
   Stats,
+  WebhookHealth,
+  WebhookSet,
 } from './types.js'
 
 export interface NexusClientOptions {
@@ -235,6 +237,46 @@ export class NexusClient {
     this.#keys.get(sessionId)?.delete(agentId)
     if (this.#keys.get(sessionId)?.size === 0) this.#keys.delete(sessionId)
     return left
+  }
+
+  /**
+   * Sets (or replaces) this agent's webhook for a session: each new message is POSTed to `url`,
+   * signed. Shows the remembered or given key. The reply's `secret` is shown this once.
+   */
+  async setWebhook(sessionId: string, url: string, options: SendOptions = {}): Promise<WebhookSet> {
+    return this.#onSession(sessionId, this.#http.json<WebhookSet>({
+      method: 'PUT',
+      path: `${sessionPath(sessionId)}/webhook`,
+      headers: this.#memberHeaders(sessionId, options, 'setWebhook'),
+      body: { url },
+    }))
+  }
+
+  /** This agent's webhook and its delivery health, or null when it has none. */
+  async getWebhook(sessionId: string, options: SendOptions = {}): Promise<WebhookHealth | null> {
+    const reply = await this.#onSession(sessionId, this.#http.json<{ webhook: WebhookHealth | null }>({
+      method: 'GET',
+      path: `${sessionPath(sessionId)}/webhook`,
+      headers: this.#memberHeaders(sessionId, options, 'getWebhook'),
+    }))
+    return reply.webhook
+  }
+
+  /** Removes this agent's webhook; true when there was one. */
+  async removeWebhook(sessionId: string, options: SendOptions = {}): Promise<boolean> {
+    const reply = await this.#onSession(sessionId, this.#http.json<{ ok: true; removed: boolean }>({
+      method: 'DELETE',
+      path: `${sessionPath(sessionId)}/webhook`,
+      headers: this.#memberHeaders(sessionId, options, 'removeWebhook'),
+    }))
+    return reply.removed
+  }
+
+  #memberHeaders(sessionId: string, options: SendOptions, method: string): Record<string, string> {
+    const agentId = this.#agentFor(sessionId, options.agentId, method)
+    const key = options.sessionKey ?? this.sessionKey(sessionId, agentId)
+    if (key === undefined) throw new TypeError(`${method}: no session key for ${agentId}; join first or pass sessionKey`)
+    return { 'x-agent-id': agentId, 'x-session-key': key }
   }
 
   /** Liveness, version and capabilities (is `json` allowed, long-poll, SSE…). */

@@ -21,6 +21,8 @@ export const API_ERROR_CODES = [
   'agent_id_taken',
   'channel_ended',
   'too_many_codes',
+  'webhook_url_refused',
+  'too_many_webhooks',
   'payload_too_large',
   'expectation_failed',
   'headers_too_large',

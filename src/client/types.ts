@@ -204,3 +204,26 @@ export interface FieldProblem {
   path: string
   message: string
 }
+
+/** A webhook's state and delivery health (`GET /v1/sessions/:id/webhook`); never its secret. */
+export interface WebhookHealth {
+  url: string
+  createdAt: string
+  /** The last cursor delivered. */
+  cursor: string
+  /** Messages after the cursor (own ones included: an upper bound). */
+  pending: number
+  lastSuccessAt: string | null
+  lastError: string | null
+  /** Failures since the last success. */
+  attempts: number
+  /** The next retry, while one waits. */
+  nextAttemptAt: string | null
+}
+
+/** `PUT /v1/sessions/:id/webhook`: the state, and the signing secret, shown this once. */
+export interface WebhookSet extends WebhookHealth {
+  /** `whsec_...`: verify deliveries with it (any Standard Webhooks library). */
+  secret: string
+  replaced: boolean
+}

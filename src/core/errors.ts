@@ -25,6 +25,8 @@ export const catalogue = {
   not_found: { status: 404, code: 'not_found', message: 'No such route.' },
   method_not_allowed: { status: 405, code: 'method_not_allowed', message: 'This route does not answer that method; the Allow header lists those it does.' },
   request_timeout: { status: 408, code: 'request_timeout', message: 'The request did not arrive in time.' },
+  webhook_url_refused: { status: 400, code: 'webhook_url_refused', message: 'The webhook URL is refused: it must be an http(s) URL of a public address.' },
+  too_many_webhooks: { status: 409, code: 'too_many_webhooks', message: 'The session holds its maximum of webhooks; remove one first.' },
   too_many_codes: { status: 409, code: 'too_many_codes', message: 'The session holds its maximum of pending pairing codes; use one, or wait until one is claimed or expires.' },
   session_full: { status: 409, code: 'session_full', message: 'The session has reached its maximum number of agents.' },
   agent_id_taken: { status: 409, code: 'agent_id_taken', message: 'An agent with this id is already a member of the session.' },

@@ -10,6 +10,8 @@ import type {
   Renewed,
   SentMessage,
   SessionStatus,
+  WebhookHealth,
+  WebhookSet,
 } from '../client/types.js'
 
 /** What a tool acts as in a session: who, and the key that makes its messages verified. */
@@ -50,6 +52,9 @@ export interface NexusBackend {
   read(member: Membership, input: ReadInput): Promise<MessagePage>
   renew(member: Membership, ttl: number | undefined): Promise<Renewed>
   leave(member: Membership): Promise<Left>
+  setWebhook(member: Membership, url: string): Promise<WebhookSet>
+  getWebhook(member: Membership): Promise<WebhookHealth | null>
+  removeWebhook(member: Membership): Promise<boolean>
 }
 
 /** The backend of the stdio server: a NexusClient, every call with its agent and key spelled out. */
@@ -70,6 +75,9 @@ export function clientBackend(client: NexusClient): NexusBackend {
     })),
     renew: (m, ttl) => client.renew(m.sessionId, definedOnly({ agentId: m.agentId, ttl })),
     leave: (m) => client.leave(m.sessionId, { agentId: m.agentId, sessionKey: m.sessionKey }),
+    setWebhook: (m, url) => client.setWebhook(m.sessionId, url, { agentId: m.agentId, sessionKey: m.sessionKey }),
+    getWebhook: (m) => client.getWebhook(m.sessionId, { agentId: m.agentId, sessionKey: m.sessionKey }),
+    removeWebhook: (m) => client.removeWebhook(m.sessionId, { agentId: m.agentId, sessionKey: m.sessionKey }),
   }
 }
 

@@ -5,6 +5,8 @@ import { createSessionSchema, renewSchema, sendSchema } from '../core/inputs.js'
 import { MAX_WAIT_SECONDS } from '../core/limits.js'
 import type { PairingService } from '../core/pairing.js'
 import type { Page, SessionService } from '../core/sessions.js'
+import type { WebhookService } from '../core/webhooks.js'
+import { webhookView } from '../http/routes/webhooks.js'
 import type { HoldGate } from '../http/hold-gate.js'
 import { iso, pageView, sessionStatusView } from '../http/views.js'
 import type { MessagePage } from '../client/types.js'
@@ -13,6 +15,7 @@ import type { NexusBackend } from './backend.js'
 export interface CoreBackendDeps {
   sessions: SessionService
   pairing: PairingService
+  webhooks: WebhookService
   holds: HoldGate
   config: Config
   /** Base of pairing links: PUBLIC_URL, or how the MCP request reached us. */
@@ -76,6 +79,17 @@ export function coreBackend(deps: CoreBackendDeps): NexusBackend {
     async leave(m) {
       const { session, agentId } = await sessions.leave(m.sessionId, m.agentId, m.agentId, m.sessionKey)
       return { ok: true, sessionId: session.id, agentId, message: `${agentId} left the session.` }
+    },
+    async setWebhook(m, url) {
+      const set = await deps.webhooks.set(m.sessionId, m.agentId, m.sessionKey, url)
+      return { ...webhookView(set.webhook, set.lastCursor), secret: set.secret, replaced: set.replaced }
+    },
+    async getWebhook(m) {
+      const state = await deps.webhooks.get(m.sessionId, m.agentId, m.sessionKey)
+      return state ? webhookView(state.webhook, state.lastCursor) : null
+    },
+    removeWebhook(m) {
+      return deps.webhooks.remove(m.sessionId, m.agentId, m.sessionKey)
     },
   }
 }

@@ -13,12 +13,12 @@ import { sendError } from '../http/errors.js'
  * answers any call and a restart loses nothing. The rate limit counts each POST like any request.
  */
 export function mcpRoutes(app: App, context: RouteContext): void {
-  const { sessions, pairing, holds, config, version } = context
+  const { sessions, pairing, webhooks, holds, config, version } = context
   const keeper = new HandleKeeper()
 
   app.post('/mcp', async (request, reply) => {
     const base = publicBase(config, request)
-    const backend = coreBackend({ sessions, pairing, holds, config, publicBase: base, address: request.ip })
+    const backend = coreBackend({ sessions, pairing, webhooks, holds, config, publicBase: base, address: request.ip })
     const server = createMcpServer({ version }, {
       keeper,
       backend: () => backend,

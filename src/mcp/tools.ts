@@ -229,6 +229,37 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     return ok([`Renewed: the session now expires at ${renewed.expiresAt} (ttl ${renewed.ttl} s).`, `session: ${args.session}`], { session: args.session, ...renewed })
   }))
 
+  server.registerTool('nexus_webhook', {
+    title: 'Wake me by webhook',
+    description: 'For an agent that is not always running: give a URL and the server POSTs each new message of the session to it, signed (Standard Webhooks). With `url` it sets or replaces your webhook and shows its signing secret once; with `remove: true` it removes it; with neither it shows its delivery health.',
+    inputSchema: {
+      session: sessionField,
+      url: z.string().optional().describe('An https (or http) URL of a public address that will receive the messages.'),
+      remove: z.boolean().optional().describe('Remove your webhook.'),
+    },
+  }, (args) => attempt(async () => {
+    const held = await open(args.session)
+    const backend = deps.backend(held.server)
+    if (args.remove === true) {
+      const removed = await backend.removeWebhook(held)
+      return ok([removed ? 'Your webhook is removed.' : 'You had no webhook.', `session: ${args.session}`], { session: args.session, removed })
+    }
+    if (args.url !== undefined) {
+      const set = await backend.setWebhook(held, args.url)
+      return ok([
+        `Webhook ${set.replaced ? 'replaced' : 'set'}: new messages go to ${set.url}.`,
+        `Signing secret (shown this once; verify deliveries with it): ${set.secret}`,
+        `session: ${args.session}`,
+      ], { session: args.session, ...set })
+    }
+    const webhook = await backend.getWebhook(held)
+    if (!webhook) return ok(['You have no webhook in this session.', `session: ${args.session}`], { session: args.session, webhook: null })
+    return ok([
+      `Webhook to ${webhook.url}: ${webhook.pending} pending, last success ${webhook.lastSuccessAt ?? 'never'}${webhook.lastError ? `, last error: ${webhook.lastError}` : ''}.`,
+      `session: ${args.session}`,
+    ], { session: args.session, webhook })
+  }))
+
   server.registerTool('nexus_leave', {
     title: 'Leave the session',
     description: 'Leave a session for good (the creator cannot leave; its session ends when it expires). Your earlier messages stay.',

@@ -3,6 +3,9 @@ import type {
   ReadOutcome, ReadRequest, RenewOutcome, SessionStore, SessionWatcher, StatusOutcome, StoreStats, AppendOutcome, EndOutcome,
   IdentityRecord, RegisterIdentityOutcome,
 } from '../store/store.js'
+import type {
+  GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
+} from '../store/store.js'
 
 /** The store operations a failure is counted under. */
 export type StoreOperation = Exclude<keyof SessionStore, 'kind' | 'watch' | 'unwatch'>
@@ -120,6 +123,32 @@ export class MeteredStore implements SessionStore {
 
   unwatch(sessionId: string, watcher: SessionWatcher): void {
     this.#inner.unwatch(sessionId, watcher)
+  }
+
+  // Webhooks.
+
+  setWebhook(sessionId: string, agentId: string, keyHash: string, hook: { url: string; secret: string }, maxPerSession: number, now: number): Promise<SetWebhookOutcome> {
+    return this.#count('setWebhook', this.#inner.setWebhook(sessionId, agentId, keyHash, hook, maxPerSession, now))
+  }
+
+  getWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<GetWebhookOutcome> {
+    return this.#count('getWebhook', this.#inner.getWebhook(sessionId, agentId, keyHash, now))
+  }
+
+  removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome> {
+    return this.#count('removeWebhook', this.#inner.removeWebhook(sessionId, agentId, keyHash, now))
+  }
+
+  leaseWebhook(sessionId: string, agentId: string, holder: string, until: number, now: number): Promise<LeaseWebhookOutcome> {
+    return this.#count('leaseWebhook', this.#inner.leaseWebhook(sessionId, agentId, holder, until, now))
+  }
+
+  settleWebhook(sessionId: string, agentId: string, holder: string, settlement: WebhookSettlement, now: number): Promise<SettleWebhookOutcome> {
+    return this.#count('settleWebhook', this.#inner.settleWebhook(sessionId, agentId, holder, settlement, now))
+  }
+
+  dueWebhooks(now: number, limit: number): Promise<WebhookRef[]> {
+    return this.#count('dueWebhooks', this.#inner.dueWebhooks(now, limit))
   }
 
   close(): Promise<void> {

@@ -27,6 +27,10 @@ import type {
   StoreLimits,
   StoreStats,
 } from './store.js'
+import type {
+  GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
+} from './store.js'
+import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, stillOwned, webhookRecord } from './webhook-state.js'
 
 interface Member extends MemberRecord {
   keyHash: string
@@ -76,6 +80,8 @@ export class MemoryStore implements SessionStore {
   readonly #maxStoreBytes: number
   #lastCapacitySweep = -Infinity
   #lastBytesSweep = -Infinity
+  /** Webhooks by session, then by member; a session's go with it (#end). */
+  readonly #webhooks = new Map<string, Map<string, HeldWebhook>>()
 
   constructor(limits: StoreLimits) {
     this.#limits = limits
@@ -351,6 +357,87 @@ export class MemoryStore implements SessionStore {
     this.#rooms.clear()
     this.#codes.clear()
     this.#attempts.clear()
+    this.#webhooks.clear()
+  }
+
+  // Webhooks.
+
+  async setWebhook(sessionId: string, agentId: string, keyHash: string, hook: { url: string; secret: string }, maxPerSession: number, now: number): Promise<SetWebhookOutcome> {
+    const room = this.#webhookMember(sessionId, agentId, keyHash, now)
+    if (typeof room === 'string') return { ok: false, reason: room }
+    let hooks = this.#webhooks.get(sessionId)
+    const held = hooks?.get(agentId)
+    if (held) {
+      replaceWebhook(held, hook, keyHash, now)
+      return { ok: true, webhook: webhookRecord(held), replaced: true }
+    }
+    if ((hooks?.size ?? 0) >= maxPerSession) return { ok: false, reason: 'too_many' }
+    if (!hooks) {
+      hooks = new Map()
+      this.#webhooks.set(sessionId, hooks)
+    }
+    const created = newWebhook(hook, keyHash, room.record.lastCursor, now)
+    hooks.set(agentId, created)
+    return { ok: true, webhook: webhookRecord(created), replaced: false }
+  }
+
+  async getWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<GetWebhookOutcome> {
+    const room = this.#webhookMember(sessionId, agentId, keyHash, now)
+    if (typeof room === 'string') return { ok: false, reason: room }
+    const held = this.#webhooks.get(sessionId)?.get(agentId)
+    // One left behind by an earlier member of the same id is not this one's.
+    return { ok: true, webhook: held && stillOwned(held, keyHash) ? webhookRecord(held) : null, lastCursor: room.record.lastCursor }
+  }
+
+  async removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome> {
+    const room = this.#webhookMember(sessionId, agentId, keyHash, now)
+    if (typeof room === 'string') return { ok: false, reason: room }
+    const hooks = this.#webhooks.get(sessionId)
+    const removed = hooks?.delete(agentId) ?? false
+    if (hooks && hooks.size === 0) this.#webhooks.delete(sessionId)
+    return { ok: true, removed }
+  }
+
+  async leaseWebhook(sessionId: string, agentId: string, holder: string, until: number, now: number): Promise<LeaseWebhookOutcome> {
+    const hooks = this.#webhooks.get(sessionId)
+    const held = hooks?.get(agentId)
+    if (!hooks || !held) return { ok: false, reason: 'gone' }
+    const room = this.#live(sessionId, now)
+    if (!room || !stillOwned(held, room.members.get(agentId)?.keyHash ?? null)) {
+      hooks.delete(agentId)
+      if (hooks.size === 0) this.#webhooks.delete(sessionId)
+      return { ok: false, reason: 'gone' }
+    }
+    if (!mayLease(held, holder, now)) return { ok: false, reason: 'held' }
+    lease(held, holder, until)
+    return { ok: true, webhook: webhookRecord(held), lastCursor: room.record.lastCursor }
+  }
+
+  async settleWebhook(sessionId: string, agentId: string, holder: string, settlement: WebhookSettlement, now: number): Promise<SettleWebhookOutcome> {
+    const held = this.#webhooks.get(sessionId)?.get(agentId)
+    if (!held || !holds(held, holder)) return 'lost'
+    const room = this.#live(sessionId, now)
+    if (!room) return 'lost'
+    return settle(held, settlement, room.record.lastCursor, now)
+  }
+
+  async dueWebhooks(now: number, limit: number): Promise<WebhookRef[]> {
+    const due: (WebhookRef & { at: number })[] = []
+    for (const [sessionId, hooks] of this.#webhooks) {
+      for (const [agentId, held] of hooks) if (held.nextAttemptAt <= now) due.push({ sessionId, agentId, at: held.nextAttemptAt })
+    }
+    due.sort((a, b) => a.at - b.at)
+    return due.slice(0, limit).map(({ sessionId, agentId }) => ({ sessionId, agentId }))
+  }
+
+  /** The live room of a member showing its key, or why not. */
+  #webhookMember(sessionId: string, agentId: string, keyHash: string, now: number): Room | 'session_not_found' | 'not_member' | 'bad_key' {
+    const room = this.#live(sessionId, now)
+    if (!room) return 'session_not_found'
+    const member = room.members.get(agentId)
+    if (!member) return 'not_member'
+    if (!sameKeyHash(keyHash, member.keyHash)) return 'bad_key'
+    return room
   }
 
   /** The room if the session is live; an expired one met here is forgotten on the spot. */
@@ -364,6 +451,7 @@ export class MemoryStore implements SessionStore {
 
   #end(room: Room, now: number): void {
     this.#rooms.delete(room.record.id)
+    this.#webhooks.delete(room.record.id)
     this.#bytes -= room.bytes
     for (const code of room.codes) {
       const record = this.#codes.get(code)

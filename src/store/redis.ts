@@ -30,6 +30,11 @@ import type {
   StoreLimits,
   StoreStats,
 } from './store.js'
+import type {
+  GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
+} from './store.js'
+import { type HeldWebhook, holds, lease, mayLease, newWebhook, replaceWebhook, settle, stillOwned, webhookRecord } from './webhook-state.js'
+import { sameKeyHash } from '../core/ids.js'
 
 /** A single Redis or a Redis Cluster: the store runs the same on both. */
 export type RedisClient = Redis | Cluster
@@ -75,6 +80,27 @@ const UNAVAILABLE_RETRY_SECONDS = 2
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|MISCONF|OOM)\b|OOM command not allowed/
 
 type Reply = unknown[]
+
+/** Compare-and-set retries before a webhook change gives up (another instance kept changing it). */
+const WEBHOOK_TRIES = 8
+
+interface WebhookRead {
+  state: 'ok' | 'session_not_found'
+  /** The webhook as stored ('' for none): what a write must still find. */
+  raw: string
+  held: HeldWebhook | null
+  lastCursor: number
+  /** The member's key digest; null when the agent is not a member. */
+  keyHash: string | null
+}
+
+/** The member check of the webhook calls, in the stores' order: session live, a member, the key. */
+function memberRefusal(read: WebhookRead, keyHash: string): 'session_not_found' | 'not_member' | 'bad_key' | null {
+  if (read.state !== 'ok') return 'session_not_found'
+  if (read.keyHash === null) return 'not_member'
+  if (!sameKeyHash(keyHash, read.keyHash)) return 'bad_key'
+  return null
+}
 
 /**
  * The SessionStore on Redis, for many Nexus instances sharing one state. Every multi-key step is
@@ -469,6 +495,130 @@ export class RedisStore implements SessionStore {
     if (!this.#ownsClient) return
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect())
     else this.client.disconnect()
+  }
+
+  // Webhooks. The rules are webhook-state.ts's, made atomic by the compare-and-set of the
+  // webhookWrite script (retried on a conflict). The due index is a sorted set of its own slot
+  // (`<sessionId> <agentId>` -> nextAttemptAt), written after the session's script: a hint for
+  // finding work, never the authority, which is the lease.
+
+  async setWebhook(sessionId: string, agentId: string, keyHash: string, hook: { url: string; secret: string }, maxPerSession: number, now: number): Promise<SetWebhookOutcome> {
+    for (let tries = 0; ; tries++) {
+      const read = await this.#webhookRead(sessionId, agentId, now)
+      const refused = memberRefusal(read, keyHash)
+      if (refused) return { ok: false, reason: refused }
+      let held: HeldWebhook
+      if (read.held) {
+        held = read.held
+        replaceWebhook(held, hook, keyHash, now)
+      } else {
+        held = newWebhook(hook, keyHash, read.lastCursor, now)
+      }
+      const written = await this.#webhookWrite(sessionId, agentId, read.raw, held, undefined, read.held ? undefined : maxPerSession, now)
+      if (written === 'conflict' && tries < WEBHOOK_TRIES) continue
+      if (written === 'too_many') return { ok: false, reason: 'too_many' }
+      if (written !== 'ok') return { ok: false, reason: 'session_not_found' }
+      await this.#webhookDue(sessionId, agentId, held.nextAttemptAt)
+      return { ok: true, webhook: webhookRecord(held), replaced: read.held !== null }
+    }
+  }
+
+  async getWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<GetWebhookOutcome> {
+    const read = await this.#webhookRead(sessionId, agentId, now)
+    const refused = memberRefusal(read, keyHash)
+    if (refused) return { ok: false, reason: refused }
+    // One left behind by an earlier member of the same id is not this one's.
+    return { ok: true, webhook: read.held && stillOwned(read.held, keyHash) ? webhookRecord(read.held) : null, lastCursor: read.lastCursor }
+  }
+
+  async removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome> {
+    for (let tries = 0; ; tries++) {
+      const read = await this.#webhookRead(sessionId, agentId, now)
+      const refused = memberRefusal(read, keyHash)
+      if (refused) return { ok: false, reason: refused }
+      if (!read.held) return { ok: true, removed: false }
+      const written = await this.#webhookWrite(sessionId, agentId, read.raw, null, undefined, undefined, now)
+      if (written === 'conflict' && tries < WEBHOOK_TRIES) continue
+      await this.#webhookDue(sessionId, agentId, null)
+      return { ok: true, removed: written === 'ok' }
+    }
+  }
+
+  async leaseWebhook(sessionId: string, agentId: string, holder: string, until: number, now: number): Promise<LeaseWebhookOutcome> {
+    for (let tries = 0; ; tries++) {
+      const read = await this.#webhookRead(sessionId, agentId, now)
+      if (!read.held || read.state !== 'ok' || !stillOwned(read.held, read.keyHash)) {
+        if (read.held) await this.#webhookWrite(sessionId, agentId, read.raw, null, undefined, undefined, now)
+        await this.#webhookDue(sessionId, agentId, null)
+        return { ok: false, reason: 'gone' }
+      }
+      const held = read.held
+      if (!mayLease(held, holder, now)) return { ok: false, reason: 'held' }
+      lease(held, holder, until)
+      const written = await this.#webhookWrite(sessionId, agentId, read.raw, held, undefined, undefined, now)
+      if (written === 'conflict') {
+        if (tries < WEBHOOK_TRIES) continue
+        return { ok: false, reason: 'held' }
+      }
+      if (written !== 'ok') return { ok: false, reason: 'gone' }
+      await this.#webhookDue(sessionId, agentId, until)
+      return { ok: true, webhook: webhookRecord(held), lastCursor: read.lastCursor }
+    }
+  }
+
+  async settleWebhook(sessionId: string, agentId: string, holder: string, settlement: WebhookSettlement, now: number): Promise<SettleWebhookOutcome> {
+    for (let tries = 0; ; tries++) {
+      const read = await this.#webhookRead(sessionId, agentId, now)
+      if (!read.held || read.state !== 'ok' || !holds(read.held, holder)) return 'lost'
+      const held = read.held
+      const outcome = settle(held, settlement, read.lastCursor, now)
+      // Computed from the session's last cursor: a message appended meanwhile must not be missed.
+      const written = await this.#webhookWrite(sessionId, agentId, read.raw, held, read.lastCursor, undefined, now)
+      if (written === 'conflict' && tries < WEBHOOK_TRIES) continue
+      if (written !== 'ok') return 'lost'
+      await this.#webhookDue(sessionId, agentId, held.nextAttemptAt)
+      return outcome
+    }
+  }
+
+  async dueWebhooks(now: number, limit: number): Promise<WebhookRef[]> {
+    const members = await this.#command(() => this.client.zrangebyscore(this.#webhookIndex(), '-inf', String(now), 'LIMIT', 0, limit))
+    return members.map((member) => {
+      const space = member.indexOf(' ')
+      return { sessionId: member.slice(0, space), agentId: member.slice(space + 1) }
+    })
+  }
+
+  async #webhookRead(sessionId: string, agentId: string, now: number): Promise<WebhookRead> {
+    const reply = (await this.#runSession(scripts.webhookRead, sessionId, now, [agentId], [this.#webhookKey(sessionId)])) as Reply
+    const raw = typeof reply[1] === 'string' ? reply[1] : ''
+    return {
+      state: reply[0] as 'ok' | 'session_not_found',
+      raw,
+      held: raw === '' ? null : (JSON.parse(raw) as HeldWebhook),
+      lastCursor: reply[2] as number,
+      keyHash: typeof reply[3] === 'string' ? reply[3] : null,
+    }
+  }
+
+  #webhookWrite(sessionId: string, agentId: string, expected: string, next: HeldWebhook | null, lastCursor: number | undefined, max: number | undefined, now: number): Promise<string> {
+    const args = [agentId, expected, next ? JSON.stringify(next) : '', lastCursor === undefined ? '' : String(lastCursor), max === undefined ? '' : String(max)]
+    return this.#runSession(scripts.webhookWrite, sessionId, now, args, [this.#webhookKey(sessionId)]) as Promise<string>
+  }
+
+  /** Puts the webhook in the due index at `at`, or takes it out (null). */
+  async #webhookDue(sessionId: string, agentId: string, at: number | null): Promise<void> {
+    const member = `${sessionId} ${agentId}`
+    if (at === null) await this.#command(() => this.client.zrem(this.#webhookIndex(), member))
+    else await this.#command(() => this.client.zadd(this.#webhookIndex(), String(at), member))
+  }
+
+  #webhookKey(sessionId: string): string {
+    return `${this.prefix}{${sessionId}}:webhooks`
+  }
+
+  #webhookIndex(): string {
+    return `${this.prefix}webhooks:due`
   }
 
   // Keys. Every key of a session carries its hash tag, so one script touches one slot.

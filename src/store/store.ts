@@ -229,7 +229,7 @@ export interface StoreStats {
   bytesHeld: number
 }
 
-export interface SessionStore {
+export interface SessionStore extends WebhookStore {
   /** A label for /health ("memory", "redis"). */
   readonly kind: string
 
@@ -372,4 +372,102 @@ export interface SessionStore {
   unwatch(sessionId: string, watcher: SessionWatcher): void
 
   close(): Promise<void>
+}
+
+// Webhooks: one per (session, member), delivered by src/webhooks/. Kept apart from the methods
+// above so a store's webhook code stands in one block.
+
+/** A member's webhook as the store keeps it. */
+export interface WebhookRecord {
+  url: string
+  /** The signing secret (`whsec_...`): kept to sign deliveries, shown to its member once, never logged. */
+  secret: string
+  createdAt: number
+  /** The last cursor delivered (answered 2xx); the messages after it are pending. */
+  cursor: number
+  lastSuccessAt: number | null
+  lastError: string | null
+  /** Failed attempts since the last success. */
+  attempts: number
+  /** When a worker should next look at it: a retry, a lease that ran out, or a periodic recheck. */
+  nextAttemptAt: number
+}
+
+export interface WebhookRef {
+  sessionId: string
+  agentId: string
+}
+
+export type SetWebhookOutcome =
+  | { ok: true; webhook: WebhookRecord; replaced: boolean }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' | 'too_many' }
+
+export type GetWebhookOutcome =
+  | { ok: true; webhook: WebhookRecord | null; lastCursor: number }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
+
+export type RemoveWebhookOutcome =
+  | { ok: true; removed: boolean }
+  | { ok: false; reason: 'session_not_found' | 'not_member' | 'bad_key' }
+
+export type LeaseWebhookOutcome =
+  | { ok: true; webhook: WebhookRecord; lastCursor: number }
+  /** 'held': another holder's lease runs; 'gone': no such webhook (or its session or member is gone). */
+  | { ok: false; reason: 'held' | 'gone' }
+
+/** How a lease ends. */
+export type WebhookSettlement =
+  /** Messages through `cursor` were delivered: the cursor moves there (never back), the health is good again. */
+  | { kind: 'delivered'; cursor: number; recheckAt: number }
+  /**
+   * Nothing was sent (nothing pending, or the holder gave up its turn); the health is unchanged.
+   * With `cursor`, the cursor still moves there (never back): messages the member need not get,
+   * its own, were passed over.
+   */
+  | { kind: 'idle'; recheckAt: number; cursor?: number }
+  | { kind: 'failed'; error: string; retryAt: number }
+
+/** After a settle: 'lost' when the caller no longer held the lease (nothing changed); 'more' when messages wait past the cursor. */
+export type SettleWebhookOutcome = 'settled' | 'more' | 'lost'
+
+/**
+ * The webhook methods every store has. Checks for the member's calls, in order: session live,
+ * a member, the key (compared in constant time).
+ */
+export interface WebhookStore {
+  /**
+   * Sets or replaces the member's webhook. A new one starts at the session's lastCursor (only
+   * later messages are delivered) and is due at once; a replacement keeps its cursor and takes
+   * the new url and secret with a clean health. Refuses 'too_many' when the session already
+   * has `maxPerSession` webhooks (a replacement never counts twice).
+   */
+  setWebhook(sessionId: string, agentId: string, keyHash: string, hook: { url: string; secret: string }, maxPerSession: number, now: number): Promise<SetWebhookOutcome>
+
+  /** The member's webhook (null when it has none) and the session's lastCursor. No side effect. */
+  getWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<GetWebhookOutcome>
+
+  /** Removes the member's webhook; `removed` says whether there was one. */
+  removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome>
+
+  /**
+   * Takes the webhook's lease for `holder` until `until`, compare-and-set: refused with 'held'
+   * while another holder's lease runs (until > now). While leased the webhook is due again at
+   * `until`, so a holder that dies leaves it to the next. A webhook whose session has ended or
+   * whose member has left is forgotten here and answers 'gone'.
+   */
+  leaseWebhook(sessionId: string, agentId: string, holder: string, until: number, now: number): Promise<LeaseWebhookOutcome>
+
+  /**
+   * Ends `holder`'s lease with its result, atomically with the check that it still holds it
+   * ('lost' otherwise, changing nothing). The next due time is the retry time after a failure;
+   * otherwise `now` when messages wait past the cursor ('more') and `recheckAt` when none do.
+   */
+  settleWebhook(sessionId: string, agentId: string, holder: string, settlement: WebhookSettlement, now: number): Promise<SettleWebhookOutcome>
+
+  /**
+   * Up to `limit` webhooks due by `now` (nextAttemptAt <= now), soonest first: the worker's
+   * way to find retries and work another instance, or a restart, left. Webhooks of ended
+   * sessions may still be listed until a lease forgets them or the sweep does.
+   */
+  dueWebhooks(now: number, limit: number): Promise<WebhookRef[]>
 }

@@ -63,6 +63,7 @@ export const TOOL_NAMES = [
   'nexus_send',
   'nexus_status',
   'nexus_wait',
+  'nexus_webhook',
 ]
 
 const stdioEntry = fileURLToPath(new URL('../../src/mcp/stdio.ts', import.meta.url))

@@ -68,6 +68,16 @@ t.test('the whole story: create, pair, claim by URL, send both ways, wait woken 
   const renewed = await ok(t, bob, 'nexus_renew', { session: bobSession, ttl_seconds: 600 })
   t.equal(renewed.data.ttl, 600)
 
+  const refusedHook = await call(bob, 'nexus_webhook', { session: bobSession, url: 'http://10.0.0.1/hook' })
+  t.equal(refusedHook.data.error, 'webhook_url_refused')
+  const hook = await ok(t, bob, 'nexus_webhook', { session: bobSession, url: 'https://example.com/hook' })
+  t.match(hook.data.secret, /^whsec_/)
+  t.match(hook.text, /shown this once/)
+  const health = await ok(t, bob, 'nexus_webhook', { session: bobSession })
+  t.equal(health.data.webhook.url, 'https://example.com/hook')
+  t.notOk('secret' in health.data.webhook)
+  t.equal((await ok(t, bob, 'nexus_webhook', { session: bobSession, remove: true })).data.removed, true)
+
   const left = await ok(t, bob, 'nexus_leave', { session: bobSession })
   t.equal(left.data.left, true)
   const after = await call(bob, 'nexus_read', { session: bobSession })

@@ -521,6 +521,119 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.equal(events.length, 3)
   })
 
+  // Webhooks.
+
+  const hook = (n: number) => ({ url: `https://hooks.example/${n}`, secret: `whsec_secret${n}` })
+
+  async function withMembers(store: SessionStore, ...agents: string[]) {
+    const input = session({ creatorAgentId: agents[0]!, creator: { agentId: agents[0]!, keyHash: key(agents[0]!) } })
+    await store.create(input, T0)
+    for (const agent of agents.slice(1)) await store.join(input.id, { agentId: agent, keyHash: key(agent) }, T0)
+    return input.id
+  }
+
+  t.test('webhooks: set, replace, get, remove, with the member checks in order', async (t) => {
+    const store = await open(t)
+    const id = await withMembers(store, 'a', 'b')
+    await store.append(id, draft('a', 'before'), undefined, T0)
+    t.same(await store.setWebhook(newSessionId(), 'a', key('a'), hook(1), 5, T0), { ok: false, reason: 'session_not_found' })
+    t.same(await store.setWebhook(id, 'z', key('z'), hook(1), 5, T0), { ok: false, reason: 'not_member' })
+    t.same(await store.setWebhook(id, 'a', key('b'), hook(1), 5, T0), { ok: false, reason: 'bad_key' })
+    t.same(await store.getWebhook(id, 'a', key('b'), T0), { ok: false, reason: 'bad_key' })
+    t.same(await store.removeWebhook(id, 'a', key('b'), T0), { ok: false, reason: 'bad_key' })
+    t.same(await store.getWebhook(id, 'a', key('a'), T0), { ok: true, webhook: null, lastCursor: 1 })
+    const set = await store.setWebhook(id, 'a', key('a'), hook(1), 5, T0)
+    t.ok(set.ok && !set.replaced)
+    if (!set.ok) return
+    t.match(set.webhook, { url: hook(1).url, secret: hook(1).secret, cursor: 1, lastSuccessAt: null, lastError: null, attempts: 0, nextAttemptAt: T0 })
+    const got = await store.getWebhook(id, 'a', key('a'), T0 + 1)
+    t.same(got, { ok: true, webhook: set.webhook, lastCursor: 1 })
+    await store.append(id, draft('b', 'after'), undefined, T0 + 2)
+    const replaced = await store.setWebhook(id, 'a', key('a'), hook(2), 5, T0 + 3)
+    t.ok(replaced.ok && replaced.replaced && replaced.webhook.cursor === 1 && replaced.webhook.url === hook(2).url, 'a replacement keeps the cursor')
+    t.same(await store.removeWebhook(id, 'a', key('a'), T0 + 4), { ok: true, removed: true })
+    t.same(await store.removeWebhook(id, 'a', key('a'), T0 + 4), { ok: true, removed: false })
+    t.same(await store.getWebhook(id, 'a', key('a'), T0 + 4), { ok: true, webhook: null, lastCursor: 2 })
+  })
+
+  t.test('webhooks: at most maxPerSession per session; a replacement does not count twice', async (t) => {
+    const store = await open(t)
+    const id = await withMembers(store, 'a', 'b', 'c')
+    t.ok((await store.setWebhook(id, 'a', key('a'), hook(1), 2, T0)).ok)
+    t.ok((await store.setWebhook(id, 'b', key('b'), hook(2), 2, T0)).ok)
+    t.same(await store.setWebhook(id, 'c', key('c'), hook(3), 2, T0), { ok: false, reason: 'too_many' })
+    t.ok((await store.setWebhook(id, 'b', key('b'), hook(4), 2, T0)).ok)
+  })
+
+  t.test('webhooks: one lease at a time; settle moves the cursor forward only, for the holder', async (t) => {
+    const store = await open(t)
+    const id = await withMembers(store, 'a', 'b')
+    await store.setWebhook(id, 'a', key('a'), hook(1), 5, T0)
+    for (const text of ['1', '2', '3']) await store.append(id, draft('b', text), undefined, T0)
+    const leased = await store.leaseWebhook(id, 'a', 'one', T0 + 1000, T0)
+    t.ok(leased.ok && leased.lastCursor === 3 && leased.webhook.cursor === 0)
+    t.same(await store.leaseWebhook(id, 'a', 'two', T0 + 1000, T0 + 1), { ok: false, reason: 'held' })
+    t.equal(await store.settleWebhook(id, 'a', 'two', { kind: 'delivered', cursor: 3, recheckAt: T0 + 9999 }, T0 + 2), 'lost', 'only the holder settles')
+    t.equal(await store.settleWebhook(id, 'a', 'one', { kind: 'delivered', cursor: 2, recheckAt: T0 + 9999 }, T0 + 2), 'more')
+    let got = await store.getWebhook(id, 'a', key('a'), T0 + 3)
+    t.match(got.ok && got.webhook, { cursor: 2, lastSuccessAt: T0 + 2, nextAttemptAt: T0 + 2 })
+    const again = await store.leaseWebhook(id, 'a', 'two', T0 + 1000, T0 + 3)
+    t.ok(again.ok, 'free again once settled')
+    t.equal(await store.settleWebhook(id, 'a', 'two', { kind: 'failed', error: 'HTTP 500', retryAt: T0 + 500 }, T0 + 4), 'settled')
+    got = await store.getWebhook(id, 'a', key('a'), T0 + 5)
+    t.match(got.ok && got.webhook, { cursor: 2, lastError: 'HTTP 500', attempts: 1, nextAttemptAt: T0 + 500 })
+    await store.leaseWebhook(id, 'a', 'one', T0 + 1000, T0 + 600)
+    t.equal(await store.settleWebhook(id, 'a', 'one', { kind: 'delivered', cursor: 1, recheckAt: T0 + 9999 }, T0 + 601), 'more', 'never back')
+    got = await store.getWebhook(id, 'a', key('a'), T0 + 602)
+    t.match(got.ok && got.webhook, { cursor: 2, lastError: null, attempts: 0 })
+    await store.leaseWebhook(id, 'a', 'one', T0 + 1000, T0 + 603)
+    t.equal(await store.settleWebhook(id, 'a', 'one', { kind: 'delivered', cursor: 3, recheckAt: T0 + 9999 }, T0 + 604), 'settled')
+    got = await store.getWebhook(id, 'a', key('a'), T0 + 605)
+    t.match(got.ok && got.webhook, { cursor: 3, nextAttemptAt: T0 + 9999 }, 'caught up: due at the recheck')
+  })
+
+  t.test('webhooks: a lease that runs out passes on; of concurrent leases one wins', async (t) => {
+    const store = await open(t)
+    const id = await withMembers(store, 'a', 'b')
+    await store.setWebhook(id, 'a', key('a'), hook(1), 5, T0)
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.leaseWebhook(id, 'a', `h${i}`, T0 + 100, T0)))
+    t.equal(results.filter((r) => r.ok).length, 1)
+    t.ok((await store.leaseWebhook(id, 'a', 'late', T0 + 300, T0 + 100)).ok, 'taken once the lease ran out')
+  })
+
+  t.test('webhooks: due lists those whose time has come, soonest first', async (t) => {
+    const store = await open(t)
+    const id = await withMembers(store, 'a', 'b', 'c')
+    await store.setWebhook(id, 'a', key('a'), hook(1), 5, T0)
+    await store.setWebhook(id, 'b', key('b'), hook(2), 5, T0 + 5)
+    await store.setWebhook(id, 'c', key('c'), hook(3), 5, T0)
+    await store.leaseWebhook(id, 'c', 'h', T0 + 1000, T0)
+    const mine = async (now: number) => (await store.dueWebhooks(now, 1000)).filter((r) => r.sessionId === id).map((r) => r.agentId)
+    t.same(await mine(T0 + 10), ['a', 'b'], 'a leased one is not due until its lease runs out')
+    t.same(await mine(T0 + 1000), ['a', 'b', 'c'])
+    await store.settleWebhook(id, 'a', 'x', { kind: 'idle', recheckAt: T0 + 5000 }, T0)
+    await store.leaseWebhook(id, 'a', 'h', T0 + 10, T0)
+    await store.settleWebhook(id, 'a', 'h', { kind: 'idle', recheckAt: T0 + 5000 }, T0)
+    t.same(await mine(T0 + 1000), ['b', 'c'])
+  })
+
+  t.test('webhooks: a member who left, or an ended session, leaves its webhook gone', async (t) => {
+    const store = await open(t)
+    const id = await withMembers(store, 'a', 'b')
+    await store.setWebhook(id, 'a', key('a'), hook(1), 5, T0)
+    await store.setWebhook(id, 'b', key('b'), hook(2), 5, T0)
+    await store.leave(id, 'b', key('b'), T0)
+    // Another agent joins under the departed member's id: the webhook is not its to inherit.
+    await store.join(id, { agentId: 'b', keyHash: key('b-again') }, T0)
+    t.same(await store.getWebhook(id, 'b', key('b-again'), T0), { ok: true, webhook: null, lastCursor: 0 }, 'not shown to the newcomer')
+    t.same(await store.leaseWebhook(id, 'b', 'h', T0 + 100, T0), { ok: false, reason: 'gone' })
+    t.same(await store.getWebhook(id, 'b', key('b-again'), T0), { ok: true, webhook: null, lastCursor: 0 })
+    t.same(await store.leaseWebhook(id, 'b', 'h', T0 + 100, T0), { ok: false, reason: 'gone' })
+    t.same(await store.leaseWebhook(id, 'a', 'h', T0 + 100, T0 + 61_000), { ok: false, reason: 'gone' })
+    await store.sweep(T0 + 61_000)
+    t.same((await store.dueWebhooks(T0 + 120_000, 1000)).filter((r) => r.sessionId === id), [])
+  })
+
   t.test('stats count live sessions, their members, and accepted messages', async (t) => {
     const store = await open(t)
     const a = session({ creatorAgentId: 'x', creator: { agentId: 'x', keyHash: key('x') } })

@@ -2,9 +2,10 @@ import { z } from 'zod'
 import { type App, publicBase, type RouteContext, typed } from '../context.js'
 import { agentHeaders, claimed, codeParams, codeStatus, errors, paired } from '../schemas.js'
 import { iso } from '../views.js'
+import { attachWebhook, joinBody, joinWebhookFields } from './webhooks.js'
 
 /** Pairing codes: make one, claim one, ask about one. */
-export function pairingRoutes(app: App, { pairing, config }: RouteContext): void {
+export function pairingRoutes(app: App, { pairing, webhooks, config }: RouteContext): void {
   const api = typed(app)
 
   api.put('/v1/pair', {
@@ -24,14 +25,18 @@ export function pairingRoutes(app: App, { pairing, config }: RouteContext): void
 
   api.post('/v1/pair/:code/claim', {
     schema: {
-      summary: 'Claim a pairing code: join its session',
+      summary: 'Claim a pairing code: join its session (with `webhookUrl`, set its webhook too)',
       params: codeParams,
       headers: agentHeaders,
-      response: { 200: claimed, ...errors(404, 409) },
+      body: joinBody,
+      response: { 200: claimed.extend(joinWebhookFields), ...errors(404, 409) },
     },
   }, async (request) => {
+    const webhookUrl = request.body?.webhookUrl === undefined ? undefined : webhooks.checkUrl(request.body.webhookUrl)
     const result = await pairing.claim(request.params.code, request.headers['x-agent-id'], request.ip)
+    const webhook = webhookUrl === undefined ? {} : await attachWebhook(webhooks, result.session.id, result.agentId, result.sessionKey, webhookUrl)
     return {
+      ...webhook,
       sessionId: result.session.id,
       status: 'claimed' as const,
       agentId: result.agentId,

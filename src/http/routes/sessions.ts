@@ -14,9 +14,10 @@ import {
   sessionStatus,
 } from '../schemas.js'
 import { endView, iso, sessionStatusView } from '../views.js'
+import { attachWebhook, joinBody, joinWebhookFields } from './webhooks.js'
 
 /** Sessions: create, status, join, renew, end, leave. */
-export function sessionRoutes(app: App, { sessions, config }: RouteContext): void {
+export function sessionRoutes(app: App, { sessions, webhooks, config }: RouteContext): void {
   const api = typed(app)
 
   api.put('/v1/sessions', {
@@ -52,14 +53,19 @@ export function sessionRoutes(app: App, { sessions, config }: RouteContext): voi
 
   api.post('/v1/sessions/:id/join', {
     schema: {
-      summary: 'Join a session',
+      summary: 'Join a session (with `webhookUrl`, set its webhook too)',
       params: sessionParams,
       headers: agentHeaders,
-      response: { 200: joined, ...errors(404, 409) },
+      body: joinBody,
+      response: { 200: joined.extend(joinWebhookFields), ...errors(404, 409) },
     },
   }, async (request) => {
+    // A bad URL is refused before anyone joins.
+    const webhookUrl = request.body?.webhookUrl === undefined ? undefined : webhooks.checkUrl(request.body.webhookUrl)
     const result = await sessions.join(request.params.id, request.headers['x-agent-id'])
+    const webhook = webhookUrl === undefined ? {} : await attachWebhook(webhooks, result.session.id, result.agentId, result.sessionKey, webhookUrl)
     return {
+      ...webhook,
       status: 'joined' as const,
       sessionId: result.session.id,
       agentId: result.agentId,

@@ -336,6 +336,46 @@ gone()
 return false
 `
 
+// Webhooks. KEYS[3] the session's webhooks (hash agent -> the webhook as JSON). The rules live in
+// TypeScript (src/store/webhook-state.ts, shared with the other stores); these two scripts make
+// them atomic by compare-and-set: a change is written only if the webhook, and the session's
+// last cursor when it matters, are still what the change was computed from.
+
+/** ARGV[4]: the agent. Answers {state, the webhook's JSON or false, lastCursor, the member's key digest or false}. */
+const webhookRead = `
+local W = KEYS[3]
+local exp = redis.call('HGET', H, 'exp')
+if not exp or tonumber(exp) <= now then return {'session_not_found', redis.call('HGET', W, ARGV[4]) or false, 0, false} end
+local key = redis.call('HGET', H, 'k:' .. ARGV[4])
+return {'ok', redis.call('HGET', W, ARGV[4]) or false, tonumber(redis.call('HGET', H, 'last')), key or false}
+`
+
+/**
+ * ARGV[4..]: the agent, the JSON it must still hold ('' for none), the JSON to write ('' to
+ * delete), the session's last cursor it must still have ('' for any), the most webhooks the
+ * session may hold when this adds one ('' for no check). Answers 'ok', 'conflict', 'too_many'
+ * or 'session_not_found' (a delete still happens then). The hash expires with the session.
+ */
+const webhookWrite = `
+local W = KEYS[3]
+local agent = ARGV[4]
+local current = redis.call('HGET', W, agent) or ''
+if current ~= ARGV[5] then return 'conflict' end
+local exp = redis.call('HGET', H, 'exp')
+local alive = exp and tonumber(exp) > now
+if ARGV[6] == '' then
+  redis.call('HDEL', W, agent)
+  if alive then return 'ok' end
+  return 'session_not_found'
+end
+if not alive then return 'session_not_found' end
+if ARGV[7] ~= '' and redis.call('HGET', H, 'last') ~= ARGV[7] then return 'conflict' end
+if ARGV[8] ~= '' and current == '' and redis.call('HLEN', W) >= tonumber(ARGV[8]) then return 'too_many' end
+redis.call('HSET', W, agent, ARGV[6])
+redis.call('PEXPIREAT', W, int(tonumber(exp) + margin))
+return 'ok'
+`
+
 const GLOBAL_PRELUDE = `
 local Z, M, A, G, B, T = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
@@ -555,6 +595,8 @@ export const scripts = {
   getCode: script('getCode', SESSION_PRELUDE, getCode, 3),
   claim: script('claim', SESSION_PRELUDE, claim, 4),
   end: script('end', SESSION_PRELUDE, end, 2),
+  webhookRead: script('webhookRead', SESSION_PRELUDE, webhookRead, 3),
+  webhookWrite: script('webhookWrite', SESSION_PRELUDE, webhookWrite, 3),
   reserve: script('reserve', GLOBAL_PRELUDE, reserve, 6),
   reserveBytes: script('reserveBytes', GLOBAL_PRELUDE, reserveBytes, 6),
   release: script('release', GLOBAL_PRELUDE, release, 6),

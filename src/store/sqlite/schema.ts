@@ -133,6 +133,39 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX hub_identities_by_last_connected ON hub_identities (last_connected_at);
     `,
   },
+  {
+    version: 4,
+    summary: 'webhooks: one per member, with its delivery cursor, health and lease',
+    sql: `
+      CREATE TABLE webhooks (
+        session INTEGER NOT NULL,
+        agent_id TEXT NOT NULL,
+        -- The session's id too, so the due scan names the session without a join.
+        session_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        -- The signing secret: needed to sign, never logged.
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        -- The last cursor delivered.
+        cursor INTEGER NOT NULL,
+        last_success_at INTEGER,
+        last_error TEXT,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        -- The key digest of the member that set it: another member under the same id later does not inherit it.
+        member_key_hash TEXT NOT NULL,
+        lease_holder TEXT,
+        lease_until INTEGER NOT NULL,
+        PRIMARY KEY (session, agent_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX webhooks_by_due ON webhooks (next_attempt_at);
+      -- A session's webhooks go with it, whichever path deletes the session.
+      CREATE TRIGGER webhooks_follow_session AFTER DELETE ON sessions
+      BEGIN
+        DELETE FROM webhooks WHERE session = old.seq;
+      END;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version

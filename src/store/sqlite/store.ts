@@ -29,8 +29,12 @@ import type {
   StoreLimits,
   StoreStats,
 } from '../store.js'
+import type {
+  GetWebhookOutcome, LeaseWebhookOutcome, RemoveWebhookOutcome, SetWebhookOutcome, SettleWebhookOutcome, WebhookRef, WebhookSettlement,
+} from '../store.js'
 import { type OpenedFile, openStoreFile, type Synchronous } from './open.js'
 import { isOutage, unavailable } from './outage.js'
+import { SqliteWebhooks } from './webhooks.js'
 import { type CodeRow, type IdentityRow, type MessageRow, prepareStatements, type SessionRow, type Statements } from './statements.js'
 
 export interface SqliteStoreOptions extends StoreLimits {
@@ -84,6 +88,7 @@ export class SqliteStore implements SessionStore {
   readonly #file: OpenedFile
   readonly #db: Database
   readonly #q: Statements
+  readonly #webhooks: SqliteWebhooks
   readonly #limits: Required<StoreLimits>
   readonly #log: SqliteStoreOptions['log']
   readonly #watchers = new Map<string, Set<SessionWatcher>>()
@@ -123,6 +128,7 @@ export class SqliteStore implements SessionStore {
     this.path = this.#file.path
     if (options.maxPages !== undefined) this.#db.pragma(`max_page_count = ${options.maxPages}`)
     this.#q = prepareStatements(this.#db)
+    this.#webhooks = new SqliteWebhooks(this.#db)
     this.#transaction = this.#db.transaction((step: () => unknown) => step())
     this.#sessionRows = this.#q.sessionCount.get()!.n
     this.#totalMessages = this.#q.totalMessages.get()!.n
@@ -510,6 +516,32 @@ export class SqliteStore implements SessionStore {
   /** The database's size in pages of 4 KiB, as it will stand once the log is emptied into the file. */
   pages(): number {
     return this.#guard(() => this.#db.pragma('page_count', { simple: true }) as number)
+  }
+
+  // Webhooks (./webhooks.ts), each one transaction.
+
+  async setWebhook(sessionId: string, agentId: string, keyHash: string, hook: { url: string; secret: string }, maxPerSession: number, now: number): Promise<SetWebhookOutcome> {
+    return this.#guard(() => this.#atomically(() => this.#webhooks.set(sessionId, agentId, keyHash, hook, maxPerSession, now)))
+  }
+
+  async getWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<GetWebhookOutcome> {
+    return this.#guard(() => this.#webhooks.get(sessionId, agentId, keyHash, now))
+  }
+
+  async removeWebhook(sessionId: string, agentId: string, keyHash: string, now: number): Promise<RemoveWebhookOutcome> {
+    return this.#guard(() => this.#atomically(() => this.#webhooks.remove(sessionId, agentId, keyHash, now)))
+  }
+
+  async leaseWebhook(sessionId: string, agentId: string, holder: string, until: number, now: number): Promise<LeaseWebhookOutcome> {
+    return this.#guard(() => this.#atomically(() => this.#webhooks.lease(sessionId, agentId, holder, until, now)))
+  }
+
+  async settleWebhook(sessionId: string, agentId: string, holder: string, settlement: WebhookSettlement, now: number): Promise<SettleWebhookOutcome> {
+    return this.#guard(() => this.#atomically(() => this.#webhooks.settle(sessionId, agentId, holder, settlement, now)))
+  }
+
+  async dueWebhooks(now: number, limit: number): Promise<WebhookRef[]> {
+    return this.#guard(() => this.#webhooks.due(now, limit))
   }
 
   /** Waits for a sweep in progress to reach a commit, then closes the file (emptying its log into it). */
