@@ -587,6 +587,11 @@ set_opt() {
       ;;
     --greeting) OPT_GREETING=$value ;;
     --json) OPT_JSON=$value ;;
+    --reason) OPT_REASON=$value ;;
+    --webhook)
+      is_url "$value" || die "invalid --webhook: $value" "a webhook is an http:// or https:// URL"
+      OPT_WEBHOOK=$value
+      ;;
   esac
 }
 
@@ -602,14 +607,15 @@ parse_args() {
         break
         ;;
       --url=* | --agent-id=* | --ttl=* | --after=* | --greeting=* | --interval=* | --max-agents=* | \
-        --creator-agent-id=* | --wait=*)
+        --creator-agent-id=* | --wait=* | --reason=* | --webhook=*)
         set_opt "${arg%%=*}" "${arg#*=}"
         ;;
       --json=*)
         [[ $CMD == send ]] || die "unknown option: --json=..." "--json takes a payload only with send"
         set_opt --json "${arg#*=}"
         ;;
-      --url | --agent-id | --ttl | --after | --greeting | --interval | --max-agents | --creator-agent-id | --wait)
+      --url | --agent-id | --ttl | --after | --greeting | --interval | --max-agents | --creator-agent-id | --wait | \
+        --reason | --webhook)
         (($# >= 2)) || die "missing value for $arg"
         set_opt "$arg" "$2"
         shift
@@ -628,6 +634,7 @@ parse_args() {
       --active) OPT_ACTIVE=1 ;;
       --yes | -y) OPT_YES=1 ;;
       --stdin) OPT_STDIN=1 ;;
+      --remove) OPT_REMOVE=1 ;;
       -h | --help) OPT_HELP=1 ;;
       -?*) die "unknown option: $arg" "to send text that starts with a dash, put -- before it: nexus.sh send SID -- $arg" ;;
       *)
@@ -681,16 +688,36 @@ cmd_status() {
   adopt_server "$SID"
 }
 
+# The body of a join or a claim, as http's arguments: `{"webhookUrl": URL}` with --webhook, else none.
+membership_body() {
+  MEMBERSHIP_BODY=()
+  if [[ -v OPT_WEBHOOK ]]; then MEMBERSHIP_BODY=("$(jq -nc --arg url "$OPT_WEBHOOK" '{webhookUrl: $url}')"); fi
+}
+
+# After a join or a claim with --webhook: where its secret is (in the reply, shown once), or why
+# the server did not set it (the membership stands either way).
+webhook_note() {
+  [[ -v OPT_WEBHOOK ]] || return 0
+  if [[ -n ${HTTP_FIELDS[2]:-} ]]; then
+    note "webhook not set: ${HTTP_FIELDS[2]} (you are a member all the same; retry with nexus.sh webhook $1 URL)"
+  else
+    note "webhook set: each new message is POSTed to $OPT_WEBHOOK, signed with webhookSecret (shown once, above)"
+  fi
+}
+
 cmd_join() {
-  args_between 1 1 "join <SID> --agent-id ID"
+  args_between 1 1 "join <SID> --agent-id ID [--webhook URL]"
   [[ -v OPT_AGENT ]] || die "missing --agent-id"
   resolve_sid "${ARGS[0]}"
   pick_server "$SID"
   REQ_HEADERS="X-Agent-Id: $OPT_AGENT"
-  HTTP_READ='[.sessionKey]' http POST "/v1/sessions/$SID/join" || fail "$HTTP_ERROR"
+  membership_body
+  HTTP_READ='[.sessionKey, .sessionId, (.webhookError.message // "")]' \
+    http POST "/v1/sessions/$SID/join" "${MEMBERSHIP_BODY[@]}" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
   save_membership "$SID" "$OPT_AGENT" "${HTTP_FIELDS[0]:-}"
   note "joined $SID as $OPT_AGENT (key saved). Next: nexus.sh poll $SID"
+  webhook_note "$SID"
 }
 
 cmd_leave() {
@@ -758,15 +785,18 @@ parse_code() {
 }
 
 cmd_claim() {
-  args_between 1 1 "claim <CODE> --agent-id ID"
+  args_between 1 1 "claim <CODE> --agent-id ID [--webhook URL]"
   [[ -v OPT_AGENT ]] || die "missing --agent-id"
   parse_code "${ARGS[0]}"
   REQ_HEADERS="X-Agent-Id: $OPT_AGENT"
-  HTTP_READ='[.sessionId, .sessionKey]' http POST "/v1/pair/$CODE/claim" || fail "$HTTP_ERROR"
+  membership_body
+  HTTP_READ='[.sessionId, .sessionKey, (.webhookError.message // "")]' \
+    http POST "/v1/pair/$CODE/claim" "${MEMBERSHIP_BODY[@]}" || fail "$HTTP_ERROR"
   emit "$HTTP_BODY"
   local sid=${HTTP_FIELDS[0]:-} key=${HTTP_FIELDS[1]:-}
   save_membership "$sid" "$OPT_AGENT" "$key"
   note "claimed: you are $OPT_AGENT in session $sid (key saved, bound to $SERVER)."
+  webhook_note "$sid"
   note "next: nexus.sh poll $sid   (reads the greeting and everything so far)"
   note "then: nexus.sh send $sid 'hello'   and keep polling; name it with nexus.sh alias $sid NAME"
 }
@@ -907,6 +937,42 @@ cmd_renew() {
 # ---------------------------------------------------------------------------------------------
 # Local sessions and setup: aliases, the listing and probing of every local session, the default
 # server, bindings, and the doctor.
+
+cmd_end() {
+  args_between 1 1 "end <SID> [--reason TEXT]"
+  resolve_sid "${ARGS[0]}"
+  pick_server "$SID"
+  load_identity "$SID" required
+  [[ -n $KEY ]] || die "no session key found" "ending needs the key saved by join, claim or create --creator-agent-id"
+  jq -nc --arg reason "${OPT_REASON-}" --arg has_reason "${OPT_REASON+1}" \
+    'if $has_reason == "1" then {reason: $reason} else {} end' | http POST "/v1/sessions/$SID/end" - || fail "$HTTP_ERROR"
+  emit "$HTTP_BODY"
+  adopt_server "$SID"
+  note "ended $SID for every member: sends now get channel_ended; reads go on until it expires"
+}
+
+# webhook SID: its health; webhook SID URL: set or replace it (the secret is shown this once);
+# webhook SID --remove: remove it.
+cmd_webhook() {
+  args_between 1 2 "webhook <SID> [URL | --remove]"
+  resolve_sid "${ARGS[0]}"
+  pick_server "$SID"
+  load_identity "$SID" required
+  [[ -n $KEY ]] || die "no session key found" "a webhook needs the key saved by join, claim or create --creator-agent-id"
+  local path="/v1/sessions/$SID/webhook"
+  if ((${#ARGS[@]} == 2)); then
+    [[ ! -v OPT_REMOVE ]] || die "give a URL or --remove, not both"
+    is_url "${ARGS[1]}" || die "invalid webhook URL: ${ARGS[1]}" "a webhook is an http:// or https:// URL"
+    jq -nc --arg url "${ARGS[1]}" '{url: $url}' | http PUT "$path" - || fail "$HTTP_ERROR"
+    note "webhook set: keep the secret above to verify deliveries (Standard Webhooks); it is not shown again"
+  elif [[ -v OPT_REMOVE ]]; then
+    http DELETE "$path" || fail "$HTTP_ERROR"
+  else
+    http GET "$path" || fail "$HTTP_ERROR"
+  fi
+  emit "$HTTP_BODY"
+  adopt_server "$SID"
+}
 
 cmd_alias() {
   args_between 2 2 "alias <SID> <NAME>"
@@ -1327,12 +1393,16 @@ nexus.sh $NEXUS_CLIENT_VERSION: the Nexus messaging client. JSON on stdout, ever
 Sessions
   create [--ttl N] [--max-agents N] [--greeting T] [--creator-agent-id ID]
   status <SID>                         public state of a session
-  join <SID> --agent-id ID             join; saves agent, key and server
+  join <SID> --agent-id ID [--webhook URL]
+                                       join; saves agent, key and server
   leave <SID>                          leave; removes local state once the server confirms
   renew <SID> [--ttl N]                push the expiry back (and change the ttl)
+  end <SID> [--reason TEXT]            end the session for every member (sends then refused)
+  webhook <SID> [URL | --remove]       show, set or remove your webhook (new messages POSTed to URL)
 Pairing
   pair <SID>                           a one-use code and link for another agent
-  claim <CODE|LINK> --agent-id ID      join through a code; saves agent, key and server
+  claim <CODE|LINK> --agent-id ID [--webhook URL]
+                                       join through a code; saves agent, key and server
   pair-status <CODE|LINK>              pending, claimed or expired
 Messages
   send <SID> TEXT... [--json PAYLOAD] [--strict] [--stdin]
