@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { WebSocket } from 'ws'
-import { clientFrames } from '../../src/realtime/hub/frames.js'
+import { clientFrames } from '../../src/hub/frames.js'
 import { hubServer, openChat } from '../hub/helpers.js'
 import { nested } from './http-cases.js'
 import { fuzzOptions, fuzzRuns, fuzzTimeoutMs, hubErrorCodes, MAX_JSON_DEPTH, MIN_CASES, within } from './support.js'

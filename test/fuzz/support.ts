@@ -1,5 +1,5 @@
 import { catalogue } from '../../src/core/errors.js'
-import { hubErrors } from '../../src/realtime/hub/errors.js'
+import { hubErrors } from '../../src/hub/errors.js'
 
 /**
  * What the fuzz suite shares: how many cases to run, the findings it knows are still open, and

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { FastifyRequest } from 'fastify'
 import t from 'tap'
 import { WebSocket } from 'ws'
-import { Connection } from '../../src/realtime/hub/connection.js'
+import { Connection } from '../../src/hub/connection.js'
 
 /** A socket that only counts: what it was sent, what it holds unread, whether it was cut. */
 class FakeSocket extends EventEmitter {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { catalogue } from '../../src/core/errors.js'
-import { clientFrames } from '../../src/realtime/hub/frames.js'
-import { hubErrors } from '../../src/realtime/hub/errors.js'
+import { clientFrames } from '../../src/hub/frames.js'
+import { hubErrors } from '../../src/hub/errors.js'
 
 const doc = readFileSync(new URL('../../references/hub.md', import.meta.url), 'utf8')
 

@@ -8,7 +8,7 @@ import { openChat } from './helpers.js'
 
 /**
  * A hub message costs one store read per receiving connection: the sender's own pump passes
- * over the sender's message without reading it back (src/realtime/hub/delivery.ts, passOwn).
+ * over the sender's message without reading it back (src/hub/delivery.ts, passOwn).
  */
 class CountingStore extends MemoryStore {
   readsBy = new Map<string, number>()

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
-import { Services } from '../../src/realtime/hub/services.js'
+import { Services } from '../../src/hub/services.js'
 import { agent } from './helpers.js'
 
 const online = () => false

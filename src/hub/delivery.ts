@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { isNexusError } from '../../core/errors.js'
-import type { Page, SessionService } from '../../core/sessions.js'
+import { isNexusError } from '../core/errors.js'
+import type { Page, SessionService } from '../core/sessions.js'
 import type { ChannelDirectory, ChannelInfo } from './channels.js'
 import type { Connection } from './connection.js'
 import { messageFrame } from './frames.js'
 import type { AgentChannel, AgentRecord } from './registry.js'
-import type { SessionEnd, SessionEvent, SessionWatcher } from '../../store/store.js'
+import type { SessionEnd, SessionEvent, SessionWatcher } from '../store/store.js'
 
 /** Messages read per poll while catching an agent up. */
 const PAGE = 200

@@ -1,4 +1,4 @@
-import { type FieldProblem, isNexusError } from '../../core/errors.js'
+import { type FieldProblem, isNexusError } from '../core/errors.js'
 
 /**
  * The hub's own error codes, for what only the hub knows about: services and providers.

@@ -1,6 +1,6 @@
-import { nexusError } from '../../core/errors.js'
-import type { App } from '../../http/context.js'
-import { sendError } from '../../http/errors.js'
+import { nexusError } from '../core/errors.js'
+import type { App } from '../http/context.js'
+import { sendError } from '../http/errors.js'
 import type { Hub } from './hub.js'
 
 /**

@@ -1,4 +1,4 @@
-import { nexusError } from '../../core/errors.js'
+import { nexusError } from '../core/errors.js'
 
 export interface Service {
   serviceId: string

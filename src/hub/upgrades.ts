@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events'
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
-import { type NexusError, nexusError } from '../../core/errors.js'
-import { CAPACITY_RETRY_SECONDS } from '../../core/limits.js'
-import { requestId } from '../../http/request-id.js'
+import { type NexusError, nexusError } from '../core/errors.js'
+import { CAPACITY_RETRY_SECONDS } from '../core/limits.js'
+import { requestId } from '../http/request-id.js'
 
 /**
  * The server's WebSocket upgrades, sorted: GETs for a path the hub serves go on to this emitter

@@ -1,11 +1,11 @@
 import secureJson from 'secure-json-parse'
 import { z } from 'zod'
-import { nexusError } from '../../core/errors.js'
-import { cursorSchema } from '../../core/inputs.js'
-import { checkEnvelopeBounds } from '../../core/json-bounds.js'
-import { MAX_PAGE } from '../../core/limits.js'
-import type { JsonValue, StoredMessage } from '../../store/store.js'
-import { iso } from '../../http/views.js'
+import { nexusError } from '../core/errors.js'
+import { cursorSchema } from '../core/inputs.js'
+import { checkEnvelopeBounds } from '../core/json-bounds.js'
+import { MAX_PAGE } from '../core/limits.js'
+import type { JsonValue, StoredMessage } from '../store/store.js'
+import { iso } from '../http/views.js'
 
 /**
  * The frames of the hub (references/hub.md): the schemas of what clients send, parsed here and
